@@ -180,13 +180,17 @@ export class LabStore {
     this.emitter.emit('change', change);
   }
 
-  /** Runs fn after ms of lab time; cancelled by dispose(). */
-  schedule(ms: number, fn: () => void): void {
+  /** Runs fn after ms of lab time; cancelled by dispose() or by calling the returned function. */
+  schedule(ms: number, fn: () => void): () => void {
     const handle = this.clock.setTimeout(() => {
       this.pendingTimers.delete(handle);
       fn();
     }, ms);
     this.pendingTimers.add(handle);
+    return () => {
+      if (!this.pendingTimers.delete(handle)) return;
+      this.clock.clearTimeout(handle);
+    };
   }
 
   dispose(): void {

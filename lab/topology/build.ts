@@ -87,7 +87,6 @@ export function buildLab(t: Topology, clock: Clock): { store: LabStore; manifest
       instanceStopMs: r.instanceStopMs,
       instanceTerminateMs: r.instanceTerminateMs,
     },
-    consistencyDelayMs: r.consistencyDelayMs,
   });
   const eips = new EipPool(t.internet.eipPool, t.internet.echoTargets);
   const vpc = store.addVpc(t.vpcCidr, [tag('Name', 'natkeeper-lab')]);
@@ -212,5 +211,7 @@ export function buildLab(t: Topology, clock: Clock): { store: LabStore; manifest
     };
   });
 
+  // Only changes after start-up are seen late: the initial resources existed long before.
+  store.consistencyDelayMs = r.consistencyDelayMs;
   return { store, manifest: { region: t.region, vpcId: vpc.vpcId, internetGatewayId, zones }, eips };
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// The natkeeper command. `natkeeper lab …` is handed to the lab, which ships
+// beside the product in this repository but is never imported by src/: it is
+// loaded by path at run time, so a production install without lab/ still works.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function version(): string {
+  for (const p of [join(here, '../../package.json'), join(here, '../../../package.json')]) {
+    if (existsSync(p)) return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
+
+async function runLab(argv: string[]): Promise<number> {
+  const labMain = join(here, '../../lab/main.js');
+  if (!existsSync(labMain)) {
+    console.error('natkeeper: the lab is not part of this install (it ships with the source repository)');
+    return 2;
+  }
+  const mod = (await import(pathToFileURL(labMain).href)) as { runLabCli(argv: string[]): Promise<number> };
+  return mod.runLabCli(argv);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'lab') return runLab(argv.slice(1));
+  const program = new Command('natkeeper')
+    .description('high availability for NAT instances in AWS VPCs')
+    .version(version())
+    .exitOverride();
+  program.command('lab').description('the local VPC lab (natkeeper lab --help)');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    console.error(`natkeeper: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // `lab serve` keeps running; everything else exits with its code.
+    if (!(process.argv[2] === 'lab' && process.argv[3] === 'serve') || code !== 0) process.exit(code);
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
