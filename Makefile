@@ -34,12 +34,12 @@ test-e2e: deps
 demo: deps build
 	node dist/lab/demo.js
 
-# Every top-level bench/*.ts is an entry point (shared helpers go in bench/lib/);
+# Every bench/<area>/*.ts is an entry point (shared helpers go in bench/lib/);
 # each prints its tables and writes charts under bench/out/.
 bench: deps build
-	@shopt -s nullglob; files=(dist/bench/*.js); \
-	if (( $${#files[@]} == 0 )); then echo "bench: no benchmarks built (bench/*.ts)"; exit 0; fi; \
-	for f in "$${files[@]}"; do echo "== $$f"; node "$$f"; done
+	@files=$$(find dist/bench -name '*.js' -not -path '*/lib/*' 2>/dev/null | sort); \
+	if [ -z "$$files" ]; then echo "bench: no benchmarks built (bench/*/*.ts)"; exit 0; fi; \
+	for f in $$files; do echo "== $$f"; node "$$f"; done
 
 clean:
 	rm -rf dist coverage bench/out
