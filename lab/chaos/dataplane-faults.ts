@@ -43,6 +43,8 @@ export class DataPlaneFaults {
   /** Router ports that carry a netem qdisc now, per instance. */
   private readonly delayPorts = new Map<string, string[]>();
   private readonly targetsDown = new Set<string>();
+  /** The router's fault table is known to be empty (as the data plane builds it). */
+  private routerFaultsClear = true;
   private netem: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
 
   constructor(private readonly dp: DataPlane) {
@@ -231,11 +233,15 @@ export class DataPlaneFaults {
 
   /** Rebuilds the router's fault table from the current fault state and ENI placement (runs inside the queue). */
   private async applyRouterFaults(): Promise<void> {
+    // Nothing set and nothing applied: an ENI move costs no nft call.
+    const idle = !this.partitions.size && !this.lossPct.size;
+    if (idle && this.routerFaultsClear && !this.delayMs.size && !this.delayPorts.size) return;
     const partitions: { a: string; b: string }[] = [];
     for (const { a, b } of this.partitions.values())
       for (const x of this.dp.addressesOf(a)) for (const y of this.dp.addressesOf(b)) partitions.push({ a: x, b: y });
     const loss = [...this.lossPct].map(([id, pct]) => ({ ports: this.dp.portsOf(id), pct }));
     await this.dp.nft(this.dp.routerNs, faultsRuleset({ partitions, loss }));
+    this.routerFaultsClear = idle;
     if (this.delayMs.size || this.delayPorts.size) await this.applyDelays();
   }
 

@@ -515,6 +515,9 @@ export class DataPlane {
     if (this.reconcileQueued || this.closed) return;
     this.reconcileQueued = true;
     this.queue.push('reconcile', async () => {
+      // The queue may start this job inside the store call that announced the change: let
+      // that call finish first, so every change it announces lands in this one pass.
+      await Promise.resolve();
       this.reconcileQueued = false;
       await this.reconcile();
     });
@@ -540,8 +543,10 @@ export class DataPlane {
 
     let ok = true;
     const step = async (label: string, fn: () => Promise<void>) => {
+      const t0 = performance.now();
       try {
         await fn();
+        this.log({ level: 'debug', event: 'dataplane.step', step: label, durationMs: Math.round((performance.now() - t0) * 10) / 10 });
       } catch (e) {
         ok = false;
         this.log({ level: 'error', event: 'dataplane.step-failed', step: label, error: e instanceof Error ? e.message : String(e) });
@@ -555,13 +560,22 @@ export class DataPlane {
         this.timingLog.push({ seq: c.seq, kind: c.kind, id: c.id, changedAt: c.changedAt, appliedAt, latencyMs: appliedPerf - c.perf, ok: passOk });
     };
 
+    // Routes go first (they are what a route-replace failover waits on), except those that
+    // make an ENI the next hop while this pass still places or configures that ENI (an ENI
+    // move, an instance starting): those wait until the instance has the ENI up and routed,
+    // so no packet reaches an instance that would send it out the wrong way (wrong EIP).
+    const placing = new Set(d.enis);
+    for (const id of d.instances) for (const e of this.store.interfacesOf(id)) placing.add(e.networkInterfaceId);
+    const early: string[] = [];
+    const late: string[] = [];
+    for (const id of d.routeTables) (this.routesThrough(id, placing) ? late : early).push(id);
+
     await step('bridges', () => this.ensureBridges());
-    // Routes first: they depend on nothing but the bridges, and they are what failover waits on.
-    if (d.routeTables.size) await step('route-tables', () => this.syncRouteTables([...d.routeTables]));
+    if (early.length) await step('route-tables', () => this.syncRouteTables(early));
     if (d.rules) await step('subnet-rules', () => this.syncSubnetRules());
-    // Route-table changes are in the kernel now, whatever the rest of the pass does.
+    const earlySet = new Set(early);
     stamp(
-      changes.filter((c) => c.kind === 'route-table'),
+      changes.filter((c) => c.kind === 'route-table' && earlySet.has(c.id)),
       ok,
     );
     await step('instance-namespaces', () => this.createInstanceNamespaces([...d.instances]));
@@ -569,6 +583,11 @@ export class DataPlane {
     await step('enis', () => this.syncEnis([...d.enis], d.instances, touched));
     for (const id of touched) d.instances.add(id);
     for (const id of d.instances) await step(`instance ${id}`, () => this.syncInstance(id));
+    if (late.length) await step('route-tables (after ENI placement)', () => this.syncRouteTables(late));
+    stamp(
+      changes.filter((c) => c.kind === 'route-table' && !earlySet.has(c.id)),
+      ok,
+    );
     if (d.addresses) await step('igw', () => this.syncIgw());
     if (d.sdc || touched.size) await step('source-dest-check', () => this.syncSdc());
     if (touched.size)
@@ -581,6 +600,17 @@ export class DataPlane {
     if (this.timingLog.length > TIMING_LIMIT) this.timingLog.splice(0, this.timingLog.length - TIMING_LIMIT);
     if (ok) this.failedPasses = 0;
     else this.retryLater(d);
+  }
+
+  /** Whether a route table sends traffic to one of these ENIs now. */
+  private routesThrough(routeTableId: string, enis: ReadonlySet<string>): boolean {
+    if (!enis.size) return false;
+    const rt = this.store.routeTables.get(routeTableId);
+    if (!rt) return false;
+    return rt.routes.some((r) => {
+      const hop = this.store.routeNextHop(r);
+      return hop.kind === 'eni' && enis.has(hop.eni.networkInterfaceId);
+    });
   }
 
   /**
