@@ -79,6 +79,7 @@ export async function run(opts: ThroughputOptions = {}): Promise<ThroughputResul
       concurrency,
       durationMs: opts.durationMs ?? 5_000,
       maxRequests: opts.maxRequests ?? 100_000,
+      warmupMs: 500,
     });
     const ms = (v: number) => Number(v.toFixed(2));
     return {

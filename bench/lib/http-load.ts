@@ -16,6 +16,8 @@ export interface LoadSpec {
   concurrency: number;
   durationMs: number;
   maxRequests: number;
+  /** Load sent first and not measured, so the server's JIT and caches are warm. */
+  warmupMs?: number;
 }
 
 export interface LoadResult {
@@ -86,9 +88,14 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+async function warmThenDrive(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.warmupMs) await drive({ ...spec, durationMs: spec.warmupMs });
+  return drive(spec);
+}
+
 const job = (workerData as { httpLoad?: LoadSpec } | null)?.httpLoad;
 if (!isMainThread && job) {
-  drive(job).then(
+  warmThenDrive(job).then(
     (result) => parentPort!.postMessage(result),
     (err: unknown) => {
       throw err;

@@ -15,7 +15,7 @@ import { ApiError } from './errors.js';
 import { resolveCall, serviceForErrors, type ResolvedCall } from './query/dispatch.js';
 import { BodyTooLargeError, MAX_BODY_BYTES, readBody, requestParams, sendXml } from './query/http.js';
 import { RequestLog, redactParams } from './query/request-log.js';
-import { errorXml, internalError, successXml, type Dialect } from './query/response.js';
+import { errorXml, internalError, successDocument, type Dialect } from './query/response.js';
 import type { QueryParams, ServiceDefinition } from './query/types.js';
 import { RealismController, type RealismSettings } from './realism/controller.js';
 import type { LabStore } from './store.js';
@@ -86,7 +86,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (admission.delayMs > 0) await sleep(admission.delayMs);
     if (admission.error) throw admission.error;
     const result = await call.definition.handler(params, { requestId, store: opts.store });
-    return successXml(call.service, call.action, requestId, result);
+    return successDocument(call.service, call.action, requestId, result);
   }
 
   async function handleQuery(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {

@@ -21,7 +21,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { DataPlaneFaults } from '../chaos/dataplane-faults.js';
 import type { LabChange, LabStore } from '../emulator/store.js';
@@ -366,6 +366,11 @@ export class DataPlane {
     // listener): check the instance now, its namespace once the queue reaches this job.
     const inst = this.store.instances.get(instanceId);
     if (!inst || inst.state === 'terminated') throw new Error(`cannot serve a forwarder in ${instanceId}: no such running instance`);
+    if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(listen.ip) || !Number.isInteger(listen.port) || listen.port < 1 || listen.port > 65535)
+      throw new Error(`forwarder listen address must be an IPv4 address and a port 1-65535, got ${listen.ip}:${listen.port}`);
+    unixSocketPath = resolve(unixSocketPath);
+    // socat reads "," ":" and "!" in an address as syntax.
+    if (/[,:!\s]/.test(unixSocketPath)) throw new Error(`forwarder socket path must not hold , : ! or spaces (socat syntax): ${unixSocketPath}`);
     const key = `${instanceId} ${listen.ip}:${listen.port}`;
     if (this.forwarders.has(key)) throw new Error(`a forwarder for ${listen.ip}:${listen.port} already runs in ${instanceId}`);
     const entry: ForwarderEntry = { key, instanceId, listen, unixSocketPath, stopped: false };

@@ -17,6 +17,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
+import { inHostNetns } from './host-guard.js';
 import { summarizeProbes, type ProbeRecord } from './probe-stats.js';
 
 const MAX_DURATION_MS = 600_000;
@@ -142,6 +143,10 @@ async function stream(target: string, port: number, intervalMs: number, duration
 }
 
 async function main(): Promise<void> {
+  if (inHostNetns()) {
+    process.stderr.write(`echo-client: refusing to run outside a named network namespace (this would send lab traffic to the real network); run it inside a lab namespace: ip netns exec <ns> …\n`);
+    process.exit(2);
+  }
   const { values } = parseArgs({
     options: {
       target: { type: 'string' },

@@ -12,6 +12,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
+import { inHostNetns } from './host-guard.js';
 
 export interface EchoReply {
   seen: string;
@@ -74,6 +75,10 @@ async function serveTcp(target: string, port: number): Promise<net.Server> {
 }
 
 async function main(): Promise<void> {
+  if (inHostNetns()) {
+    process.stderr.write(`echo-server: refusing to run outside a named network namespace (this would send lab traffic to the real network); run it inside a lab namespace: ip netns exec <ns> …\n`);
+    process.exit(2);
+  }
   const { values } = parseArgs({
     options: { port: { type: 'string', default: '7' }, targets: { type: 'string' } },
     strict: true,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDataPlaneState, teardownFromState, teardownLab, type Forwarder } from '../../lab/netns/dataplane.js';
 import { listNetns, processState, run } from '../../lab/netns/exec.js';
+import { distScript } from '../../lab/netns/paths.js';
 import { netns, publicIpOf, startDataPlaneLab, suiteName, waitFor, type DataPlaneLab } from './dataplane-lab.js';
 
 describe.skipIf(!netns.ok)(suiteName('data plane: instance lifecycle'), () => {
@@ -121,6 +122,13 @@ describe.skipIf(!netns.ok)(suiteName('data plane: instance lifecycle'), () => {
     await waitFor(() => lab.store.networkInterface(floating).attachment?.status === 'attached', 3000, 'attached');
     await lab.dp.settled();
     expect(await lab.seen(app())).toBe(floatingEip());
+  });
+
+  it('the echo client refuses to run outside a named namespace (it would reach the real network)', async () => {
+    // 127.0.0.1: even if the guard failed, nothing would leave this machine.
+    const r = await run([process.execPath, distScript('echo-client'), '--target', '127.0.0.1', '--timeout', '100']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refusing to run outside a named network namespace/);
   });
 
   it('teardownLab removes every namespace of a prefix and kills its processes (crash recovery)', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../lab/emulator/errors.js';
 import { FragmentCache } from '../../lab/emulator/query/fragment-cache.js';
-import { errorXml, successXml, type Dialect } from '../../lab/emulator/query/response.js';
+import { errorXml, successDocument, successXml, type Dialect } from '../../lab/emulator/query/response.js';
 import type { XmlValue } from '../../lab/emulator/query/types.js';
 import { escapeXml, renderFields } from '../../lab/emulator/query/xml.js';
 
@@ -50,20 +50,24 @@ describe('renderFields', () => {
 
 describe('successXml', () => {
   it('EC2: fields directly under <XResponse> after <requestId>', () => {
-    const xml = successXml(EC2, 'CreateRoute', 'req-1', { return: true }).toString();
+    const xml = successXml(EC2, 'CreateRoute', 'req-1', { return: true });
     expect(xml).toBe(`${DECL}<CreateRouteResponse xmlns="${EC2.xmlns}"><requestId>req-1</requestId><return>true</return></CreateRouteResponse>`);
   });
 
   it('awsQuery: fields in <XResult>, then <ResponseMetadata><RequestId>', () => {
-    const xml = successXml(ASG, 'DescribeAutoScalingGroups', 'req-2', { AutoScalingGroups: [{ AutoScalingGroupName: 'g' }] }).toString();
+    const xml = successXml(ASG, 'DescribeAutoScalingGroups', 'req-2', { AutoScalingGroups: [{ AutoScalingGroupName: 'g' }] });
     expect(xml).toBe(
       `${DECL}<DescribeAutoScalingGroupsResponse xmlns="${ASG.xmlns}"><DescribeAutoScalingGroupsResult><AutoScalingGroups><member><AutoScalingGroupName>g</AutoScalingGroupName></member></AutoScalingGroups></DescribeAutoScalingGroupsResult><ResponseMetadata><RequestId>req-2</RequestId></ResponseMetadata></DescribeAutoScalingGroupsResponse>`,
     );
   });
 
   it('awsQuery actions without output answer with the metadata alone', () => {
-    const xml = successXml(ASG, 'SetInstanceHealth', 'req-3', undefined).toString();
+    const xml = successXml(ASG, 'SetInstanceHealth', 'req-3', undefined);
     expect(xml).toBe(`${DECL}<SetInstanceHealthResponse xmlns="${ASG.xmlns}"><ResponseMetadata><RequestId>req-3</RequestId></ResponseMetadata></SetInstanceHealthResponse>`);
+  });
+
+  it('successDocument gives the same document as bytes', () => {
+    expect(successDocument(EC2, 'CreateRoute', 'r', { return: true }).toString()).toBe(successXml(EC2, 'CreateRoute', 'r', { return: true }));
   });
 
   it('refuses a handler result that is not an object', () => {

@@ -24,7 +24,8 @@ function resultFields(result: XmlValue): { [element: string]: XmlValue } | undef
   return result;
 }
 
-export function successXml(dialect: Dialect, action: string, requestId: string, result: XmlValue): Buffer {
+/** The success document as UTF-8 bytes, what the server sends (cached fragments are copied, never re-encoded). */
+export function successDocument(dialect: Dialect, action: string, requestId: string, result: XmlValue): Buffer {
   const fields = resultFields(result);
   const out = new XmlWriter();
   out.text(`${DECLARATION}<${action}Response xmlns="${dialect.xmlns}">`);
@@ -40,6 +41,11 @@ export function successXml(dialect: Dialect, action: string, requestId: string, 
   if (dialect.wrapResult) out.text(`<ResponseMetadata><RequestId>${escapeXml(requestId)}</RequestId></ResponseMetadata>`);
   out.text(`</${action}Response>`);
   return out.toBuffer();
+}
+
+/** The success document as text. */
+export function successXml(dialect: Dialect, action: string, requestId: string, result: XmlValue): string {
+  return successDocument(dialect, action, requestId, result).toString('utf8');
 }
 
 export function errorXml(dialect: Dialect, requestId: string, error: ApiError): string {

@@ -85,7 +85,8 @@ export class RequestThrottle {
     const key = category === 'unfilteredDescribe' ? `${action}:unfiltered` : action;
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      const spec = (category !== 'unfilteredDescribe' && EC2_UNCATEGORIZED_BUCKETS[action]) || this.settings[category];
+      const own = category !== 'unfilteredDescribe' && Object.hasOwn(EC2_UNCATEGORIZED_BUCKETS, action);
+      const spec = own ? EC2_UNCATEGORIZED_BUCKETS[action]! : this.settings[category];
       this.buckets.set(key, (bucket = new TokenBucket(this.clock, spec)));
     }
     if (!bucket.tryTake()) throw ec2Throttled();
