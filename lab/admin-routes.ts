@@ -11,6 +11,7 @@ import type { LabStore } from './emulator/store.js';
 import type { DataPlane } from './netns/dataplane.js';
 import type { LabManifest } from './topology/build.js';
 import { describeLab } from './lab-status.js';
+import { readJsonBody, sendJson } from './http-json.js';
 
 export interface AdminRouteDeps {
   store: LabStore;
@@ -29,27 +30,6 @@ export interface ExtraRoute {
 
 const MAX_BODY = 64 * 1024;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-export async function readJsonBody(req: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false; error: string }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return { ok: false, error: `body larger than ${MAX_BODY} bytes` };
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
-  } catch {
-    return { ok: false, error: 'body is not valid JSON' };
-  }
-}
-
 export function adminRoutes(deps: AdminRouteDeps): ExtraRoute[] {
   return [
     {
@@ -66,7 +46,7 @@ export function adminRoutes(deps: AdminRouteDeps): ExtraRoute[] {
       method: 'POST',
       path: '/lab/chaos',
       handle: async (req, res) => {
-        const body = await readJsonBody(req);
+        const body = await readJsonBody(req, MAX_BODY);
         if (!body.ok) return sendJson(res, 400, { error: body.error });
         const parsed = chaosRequestSchema.safeParse(body.value);
         if (!parsed.success) {

@@ -26,6 +26,7 @@ export function configErrorFrom(source: string, error: z.ZodError): ConfigError 
   return new ConfigError(`${source} is not valid:\n  ${issues.join('\n  ')}`, issues);
 }
 
-function formatPath(segments: readonly PropertyKey[]): string {
+/** "zones[1].natInstances" from a zod path. */
+export function formatPath(segments: readonly PropertyKey[]): string {
   return segments.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }

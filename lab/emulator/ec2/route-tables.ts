@@ -108,7 +108,7 @@ export const routeTableActions: Record<string, ActionDefinition> = {
         tagsOf: (t) => t.tags,
         page: { min: 5, max: 100 },
       });
-      return { routeTableSet: page.items.map((t) => routeTableXml(t, store)), nextToken: page.nextToken };
+      return { routeTableSet: tableXml.list(page.items.map((t) => routeTableXml(t, store))), nextToken: page.nextToken };
     },
   },
 

@@ -9,6 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { SubscriptionError, type EventBus } from './bus.js';
 import { DETAIL_TYPES } from './shapes.js';
+import { formatPath } from '../../../src/config/errors.js';
+import { readBody, sendJson } from '../../http-json.js';
 
 /** The shape of an extra route on the lab's API server (same as lab/admin-routes.ts's ExtraRoute). */
 export interface EventRoute {
@@ -29,34 +31,12 @@ export const subscribeRequestSchema = z
   })
   .strict();
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<{ ok: true; text: string } | { ok: false; error: string }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return { ok: false, error: `body larger than ${MAX_BODY} bytes` };
-    chunks.push(chunk as Buffer);
-  }
-  return { ok: true, text: Buffer.concat(chunks).toString('utf8') };
-}
-
-/** "detailTypes[1]" from a zod path. */
-function fieldOf(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('') || '(body)';
-}
-
 function pathOf(req: IncomingMessage): string {
   return new URL(req.url ?? '/', 'http://lab.invalid').pathname;
 }
 
 export async function handleSubscribe(bus: EventBus, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY);
   if (!body.ok) return sendJson(res, 400, { error: body.error, field: '(body)' });
   let value: unknown;
   try {
@@ -67,7 +47,7 @@ export async function handleSubscribe(bus: EventBus, req: IncomingMessage, res: 
   const parsed = subscribeRequestSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const field = fieldOf(issue.path);
+    const field = formatPath(issue.path) || '(body)';
     const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}; expected url and detailTypes` : issue.message;
     return sendJson(res, 400, { error: `${field}: ${message}`, field: issue.code === 'unrecognized_keys' ? issue.keys[0]! : field });
   }

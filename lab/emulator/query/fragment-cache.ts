@@ -11,6 +11,8 @@ import { renderFields, XmlFragment } from './xml.js';
 
 export class FragmentCache<R extends object> {
   private readonly entries = new WeakMap<R, { live: readonly unknown[]; fragment: XmlFragment }>();
+  /** Recently joined lists, newest first: a poller asks for the same page again and again. */
+  private readonly lists: { parts: readonly XmlFragment[]; joined: XmlFragment }[] = [];
 
   constructor(private readonly listItem: string) {}
 
@@ -22,7 +24,23 @@ export class FragmentCache<R extends object> {
     this.entries.set(record, { live, fragment });
     return fragment;
   }
+
+  /**
+   * A list of fragments (as for a Describe answer's set) as one fragment of
+   * <item>…</item> entries, reused while the same fragments come in the same order.
+   */
+  list(parts: readonly XmlFragment[]): XmlValue {
+    if (parts.length === 0) return [];
+    const hit = this.lists.find((l) => sameValues(l.parts, parts));
+    if (hit) return hit.joined;
+    const joined = new XmlFragment(Buffer.concat(parts.map((p) => p.asElement(this.listItem))));
+    this.lists.unshift({ parts, joined });
+    if (this.lists.length > MAX_LISTS) this.lists.pop();
+    return joined;
+  }
 }
+
+const MAX_LISTS = 8;
 
 function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
