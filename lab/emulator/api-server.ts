@@ -81,7 +81,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
 
   /** Runs one resolved call through the realism gate and its action; the success document, or throws. */
-  async function run(call: ResolvedCall, params: QueryParams, requestId: string): Promise<Buffer> {
+  async function run(call: ResolvedCall, params: QueryParams, requestId: string): Promise<Buffer[]> {
     const admission = realism.admit({ service: call.service.name, action: call.action, mutating: call.definition.mutating, params });
     if (admission.delayMs > 0) await sleep(admission.delayMs);
     if (admission.error) throw admission.error;

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../lab/run-dir.js';
@@ -42,6 +43,20 @@ describe('natkeeper lab (APIs only)', () => {
     const out = await ec2.send(new DescribeVpcsCommand({}));
     expect(out.Vpcs?.map((v) => v.VpcId)).toEqual([first.manifest.vpcId]);
     ec2.destroy();
+  });
+
+  it('serves DynamoDB (dynalite) for the lease store', async () => {
+    const ddb = new DynamoDBClient({ endpoint: first.endpoints.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: 'probe',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    expect((await ddb.send(new ListTablesCommand({}))).TableNames).toContain('probe');
+    ddb.destroy();
   });
 
   it('up again is idempotent: the same lab', () => {

@@ -57,15 +57,24 @@ export function requestParams(url: string, body: string): QueryParams {
   return params;
 }
 
-export function sendXml(res: ServerResponse, status: number, requestId: string, xml: Buffer | string, extraHeaders: Record<string, string> = {}): void {
+/** Sends an XML document (text, bytes, or bytes in pieces) with AWS's headers. */
+export function sendXml(
+  res: ServerResponse,
+  status: number,
+  requestId: string,
+  xml: string | Buffer | readonly Buffer[],
+  extraHeaders: Record<string, string> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
   // Encode once: content-length and the body come from the same bytes.
-  const body = typeof xml === 'string' ? Buffer.from(xml, 'utf8') : xml;
+  const chunks = typeof xml === 'string' ? [Buffer.from(xml, 'utf8')] : Buffer.isBuffer(xml) ? [xml] : xml;
   res.writeHead(status, {
     'content-type': 'text/xml;charset=UTF-8',
-    'content-length': body.length,
+    'content-length': chunks.reduce((n, c) => n + c.length, 0),
     'x-amzn-requestid': requestId,
     ...extraHeaders,
   });
-  res.end(body);
+  // Writes in one tick are corked into a single writev: no need to join the pieces first.
+  for (let i = 0; i < chunks.length - 1; i++) res.write(chunks[i]);
+  res.end(chunks[chunks.length - 1]);
 }

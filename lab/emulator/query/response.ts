@@ -24,8 +24,8 @@ function resultFields(result: XmlValue): { [element: string]: XmlValue } | undef
   return result;
 }
 
-/** The success document as UTF-8 bytes, what the server sends (cached fragments are copied, never re-encoded). */
-export function successDocument(dialect: Dialect, action: string, requestId: string, result: XmlValue): Buffer {
+/** The success document as UTF-8 chunks, what the server sends (cached fragments go out as they are). */
+export function successDocument(dialect: Dialect, action: string, requestId: string, result: XmlValue): Buffer[] {
   const fields = resultFields(result);
   const out = new XmlWriter();
   out.text(`${DECLARATION}<${action}Response xmlns="${dialect.xmlns}">`);
@@ -40,12 +40,12 @@ export function successDocument(dialect: Dialect, action: string, requestId: str
   }
   if (dialect.wrapResult) out.text(`<ResponseMetadata><RequestId>${escapeXml(requestId)}</RequestId></ResponseMetadata>`);
   out.text(`</${action}Response>`);
-  return out.toBuffer();
+  return out.toChunks();
 }
 
 /** The success document as text. */
 export function successXml(dialect: Dialect, action: string, requestId: string, result: XmlValue): string {
-  return successDocument(dialect, action, requestId, result).toString('utf8');
+  return Buffer.concat(successDocument(dialect, action, requestId, result)).toString('utf8');
 }
 
 export function errorXml(dialect: Dialect, requestId: string, error: ApiError): string {

@@ -79,9 +79,15 @@ export class XmlWriter {
     this.pending = '';
   }
 
-  toBuffer(): Buffer {
+  /** The document as written, in pieces: a large cached fragment is sent as is, never copied. */
+  toChunks(): Buffer[] {
     this.flushText();
-    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    return this.chunks;
+  }
+
+  toBuffer(): Buffer {
+    const chunks = this.toChunks();
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   }
 }
 
