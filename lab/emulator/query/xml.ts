@@ -1,7 +1,7 @@
 // XmlValue → XML bytes. Hot path of every Describe call (a page of 100 route
 // tables is ~3,000 elements, 75 KB), so it writes text directly, with no DOM,
-// and copies cached fragments as bytes: encoding a 75 KB string to UTF-8 on
-// every call cost more than building the response.
+// and passes cached fragments through as bytes: encoding (or even copying) a
+// 75 KB document on every call cost more than deciding what goes in it.
 
 import type { XmlValue } from './types.js';
 
