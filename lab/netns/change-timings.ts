@@ -1,5 +1,5 @@
-// How long each store change took to reach the kernel: changes wait as pending
-// entries until the reconcile pass that covers them finishes, then are stamped.
+// How long each store change took to reach the kernel: announced changes wait as
+// pending entries until the reconcile pass that covers them finishes, then are stamped.
 
 import type { LabChange } from '../emulator/store.js';
 
@@ -18,7 +18,7 @@ export interface ChangeTiming {
 }
 
 /** A change announced but not yet covered by a finished pass. */
-export interface PendingChange {
+interface PendingChange {
   seq: number;
   kind: LabChange['kind'];
   id: string;
@@ -29,7 +29,7 @@ export interface PendingChange {
 const TIMING_LIMIT = 20_000;
 
 /** The id of the object a change is about. */
-export function changeId(c: LabChange): string {
+function changeId(c: LabChange): string {
   switch (c.kind) {
     case 'route-table':
       return c.routeTableId;
@@ -48,13 +48,27 @@ export function changeId(c: LabChange): string {
   }
 }
 
-/** A change as announced now. */
-export function pendingChange(seq: number, c: LabChange): PendingChange {
-  return { seq, kind: c.kind, id: changeId(c), changedAt: Date.now(), perf: performance.now() };
-}
-
 export class ChangeTimings {
   private readonly entries: ChangeTiming[] = [];
+  private pending: PendingChange[] = [];
+  private seq = 0;
+
+  /** Notes a change as the store announces it. */
+  announce(c: LabChange): void {
+    this.pending.push({ seq: ++this.seq, kind: c.kind, id: changeId(c), changedAt: Date.now(), perf: performance.now() });
+  }
+
+  /** Forgets the change announced last (it has nothing in the kernel). */
+  withdrawLast(): void {
+    this.pending.pop();
+  }
+
+  /** The changes announced since the last call: those the starting pass covers. */
+  takePending(): PendingChange[] {
+    const taken = this.pending;
+    this.pending = [];
+    return taken;
+  }
 
   /** Stamps these changes as applied now. */
   record(changes: PendingChange[], ok: boolean): void {

@@ -1,11 +1,5 @@
-// The lab's data plane: mirrors the emulated VPC into Linux network namespaces.
-//
-//   <p>router  one bridge per subnet (gateway address on it), policy routing per
-//              emulated route table, source/dest check and faults in nftables (bridge family)
-//   <p>igw     stateless 1:1 EIP translation (nftables maps)
-//   <p>inet    the internet: echo targets and one echo server process
-//   <p>park    where detached ENIs wait, down
-//   <p><hex>   one per instance; ENIs are veth pairs, the instance end named eth<device>
+// The lab's data plane: mirrors the emulated VPC into Linux network namespaces
+// (router, igw, inet, park, and one per instance: see infra.ts).
 //
 // Reflection is level-triggered: each LabChange marks objects dirty, and one
 // queued reconcile pass compares the store's current state with what it applied
@@ -13,9 +7,8 @@
 // at a time, so repeated changes coalesce; a failing command is logged and the
 // pass carries on.
 //
-// This file is the facade: the public API, change intake and the reconcile pass.
-// The kernel work is in infra.ts, router-sync.ts, eni-sync.ts, instance-sync.ts,
-// edge-sync.ts and processes.ts; what they applied is shared through mirror.ts.
+// This file is the facade: the public API, change intake and the reconcile pass. The
+// kernel work is in the *-sync.ts modules, infra.ts and processes.ts (state: mirror.ts).
 //
 // Network safety: nothing here links a lab namespace to the host's namespace, and
 // no namespace gets a route to anything but lab addresses (the router's tables
@@ -23,56 +16,37 @@
 // echo targets; the internet namespace routes only the EIP pool back).
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import type { Logger } from '../../src/telemetry/logger.js';
 import { DataPlaneFaults } from '../chaos/dataplane-faults.js';
 import type { LabChange, LabStore } from '../emulator/store.js';
 import type { LabManifest } from '../topology/build.js';
 import type { Topology } from '../topology/schema.js';
-import { ChangeTimings, pendingChange, type ChangeTiming, type PendingChange } from './change-timings.js';
-import { logFunction, type DataPlaneLog, type DataPlaneLogEntry } from './dataplane-log.js';
-import { DirtySet, type DirtyObjects } from './dirty-set.js';
+import { ChangeTimings, type ChangeTiming } from './change-timings.js';
+import { logFunction, type DataPlaneLog } from './dataplane-log.js';
+import type { DataPlaneOptions, ExecOptions } from './dataplane-options.js';
+import { DirtySet } from './dirty-set.js';
 import { EdgeSync } from './edge-sync.js';
 import { EniSync } from './eni-sync.js';
-import { listNetns, netnsPids, nftIn, run, type RunResult } from './exec.js';
-import { buildInfra, ensureBridges, teardownLab } from './infra.js';
+import { netnsPids, nftIn, run, type RunResult } from './exec.js';
+import { Infra, assertPrefixFree, teardownLab } from './infra.js';
 import { InstanceSync } from './instance-sync.js';
-import { KernelMirror, type SyncContext } from './mirror.js';
-import { checkPrefix, infraNamespaces, randomPrefix, subnetShortNames, type InfraNamespaces } from './names.js';
+import { KernelMirror } from './mirror.js';
+import { checkPrefix, infraNamespaces, randomPrefix, type InfraNamespaces } from './names.js';
 import { distScript, repoRoot } from './paths.js';
 import { canUseNetns } from './preflight.js';
 import { EchoServerProcess, Forwarders, type Forwarder } from './processes.js';
 import { OpQueue } from './queue.js';
-import { RouterSync, routesThrough } from './router-sync.js';
+import { PassRetry, PassSteps } from './reconcile-steps.js';
+import { RouterSync, splitRouteTables } from './router-sync.js';
 import { removeDataPlaneState, writeDataPlaneState } from './state-file.js';
 
 export type { ChangeTiming } from './change-timings.js';
 export type { DataPlaneLogEntry } from './dataplane-log.js';
+export type { DataPlaneOptions, ExecOptions } from './dataplane-options.js';
 export type { Forwarder } from './processes.js';
 export type { DataPlaneState } from './state-file.js';
 export { canUseNetns } from './preflight.js';
 export { teardownLab } from './infra.js';
 export { readDataPlaneState, teardownFromState } from './state-file.js';
-
-export interface DataPlaneOptions {
-  store: LabStore;
-  manifest: LabManifest;
-  topology: Topology;
-  /** Namespace name prefix, unique per lab (default: "nk<4 hex>-"). */
-  prefix?: string;
-  /** Where the state file (for crash recovery) goes; none when omitted. */
-  runDir?: string;
-  /** A natkeeper Logger, or a function taking one entry; default: warnings and errors to stderr. */
-  log?: Logger | ((entry: DataPlaneLogEntry) => void);
-  /** Apply the lab's minimal NAT bootstrap to running NAT instances (default true; the real agent replaces it). */
-  natBootstrap?: boolean;
-}
-
-export interface ExecOptions {
-  input?: string;
-  timeoutMs?: number;
-}
-
-const MAX_RETRIES = 4;
 
 export class DataPlane {
   readonly prefix: string;
@@ -86,9 +60,8 @@ export class DataPlane {
   private readonly log: DataPlaneLog;
   private readonly runDir: string | undefined;
   private readonly queue: OpQueue;
-  private readonly subnetNames = subnetShortNames();
   private readonly mirror = new KernelMirror();
-  private readonly ctx: SyncContext;
+  private readonly infra: Infra;
   private readonly router: RouterSync;
   private readonly eniSync: EniSync;
   private readonly instanceSync: InstanceSync;
@@ -99,9 +72,7 @@ export class DataPlane {
 
   private readonly dirty = new DirtySet();
   private reconcileQueued = false;
-  private failedPasses = 0;
-  private pending: PendingChange[] = [];
-  private seq = 0;
+  private readonly retry: PassRetry;
   private readonly timings = new ChangeTimings();
   private unsubscribe: (() => void) | undefined;
   private closed = false;
@@ -117,8 +88,9 @@ export class DataPlane {
     this.log = logFunction(opts.log);
     this.runDir = opts.runDir;
     this.queue = new OpQueue((label, e) => this.log({ level: 'error', event: 'dataplane.job-failed', job: label, error: String(e) }));
-    const ctx: SyncContext = { store: this.store, ns: this.ns, vpcCidr: this.vpcCidr, mirror: this.mirror, log: this.log, saveState: () => this.writeState() };
-    this.ctx = ctx;
+    const ctx = { store: this.store, ns: this.ns, vpcCidr: this.vpcCidr, mirror: this.mirror, log: this.log, saveState: () => this.writeState() };
+    this.infra = new Infra(ctx, this.topology.internet);
+    this.retry = new PassRetry(this.log, () => this.closed, this.dirty, () => this.scheduleReconcile());
     this.router = new RouterSync(ctx, (id) => this.dirty.routeTables.add(id));
     this.eniSync = new EniSync(ctx);
     this.edge = new EdgeSync(ctx);
@@ -135,15 +107,13 @@ export class DataPlane {
   /** Builds the data plane from the store's current state and starts reflecting its changes. */
   static async create(opts: DataPlaneOptions): Promise<DataPlane> {
     const dp = new DataPlane(opts);
-    const clash = (await listNetns()).filter((n) => n.startsWith(dp.prefix));
-    if (clash.length)
-      throw new Error(`network namespaces with prefix "${dp.prefix}" already exist (${clash.join(', ')}): another lab uses it, or a crashed one left them; remove them with teardownLab("${dp.prefix}")`);
+    await assertPrefixFree(dp.prefix);
     // The echo server must be built before anything is created.
     const echoServer = distScript('echo-server', repoRoot());
     try {
       dp.writeState();
       dp.unsubscribe = dp.store.onChange((c) => dp.onChange(c));
-      await dp.queue.run('build-infra', () => buildInfra(dp.ctx, dp.topology.internet));
+      await dp.queue.run('build-infra', () => dp.infra.build());
       dp.dirty.markAll(dp.store);
       dp.scheduleReconcile();
       await dp.settled();
@@ -194,8 +164,7 @@ export class DataPlane {
   }
 
   spawnInNs(ns: string, argv: readonly string[], opts: SpawnOptions = {}): ChildProcess {
-    if (!this.namespaces().includes(ns)) throw new Error(`${ns} is not a namespace of this lab`);
-    return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    return spawn('ip', ['netns', 'exec', this.ownNs(ns), ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   }
 
   /** Runs argv inside the instance's namespace to completion. */
@@ -204,8 +173,13 @@ export class DataPlane {
   }
 
   execNs(ns: string, argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
+    return run(['ip', 'netns', 'exec', this.ownNs(ns), ...argv], opts);
+  }
+
+  /** ns, checked to be one of this lab's namespaces. */
+  private ownNs(ns: string): string {
     if (!this.namespaces().includes(ns)) throw new Error(`${ns} is not a namespace of this lab`);
-    return run(['ip', 'netns', 'exec', ns, ...argv], opts);
+    return ns;
   }
 
   /** Resolves when every queued kernel operation (and every change announced so far) has been applied. */
@@ -223,9 +197,8 @@ export class DataPlane {
   }
 
   /**
-   * Serves a unix socket inside an instance: `socat TCP-LISTEN:<port>,bind=<ip>,fork,reuseaddr
-   * UNIX-CONNECT:<path>` in the instance's namespace, with <ip> (e.g. 169.254.169.254) on its lo.
-   * The forwarder is restarted whenever the instance starts again.
+   * Serves a unix socket inside an instance at listen (e.g. 169.254.169.254:80), with socat;
+   * restarted whenever the instance starts again (see Forwarders.start).
    */
   startForwarder(instanceId: string, listen: { ip: string; port: number }, unixSocketPath: string): Promise<Forwarder> {
     return this.forwarders.start(instanceId, listen, unixSocketPath);
@@ -326,9 +299,9 @@ export class DataPlane {
   private onChange(c: LabChange): void {
     if (this.closed) return;
     try {
-      this.pending.push(pendingChange(++this.seq, c));
+      this.timings.announce(c);
       if (!this.dirty.mark(c, this.store)) {
-        this.pending.pop();
+        this.timings.withdrawLast();
         return;
       }
       if (c.kind === 'instance-state' && c.to !== 'running' && c.to !== 'pending') this.mirror.heldDown.delete(c.instanceId);
@@ -354,80 +327,33 @@ export class DataPlane {
 
   private async reconcile(): Promise<void> {
     const d = this.dirty.take();
-    const changes = this.pending;
-    this.pending = [];
+    const changes = this.timings.takePending();
 
-    let ok = true;
-    const step = async (label: string, fn: () => Promise<void>) => {
-      const t0 = performance.now();
-      try {
-        await fn();
-        this.log({ level: 'debug', event: 'dataplane.step', step: label, durationMs: Math.round((performance.now() - t0) * 10) / 10 });
-      } catch (e) {
-        ok = false;
-        this.log({ level: 'error', event: 'dataplane.step-failed', step: label, error: e instanceof Error ? e.message : String(e) });
-      }
-    };
-
-    // Routes go first (they are what a route-replace failover waits on), except those that
-    // make an ENI the next hop while this pass still places or configures that ENI (an ENI
-    // move, an instance starting): those wait until the instance has the ENI up and routed,
-    // so no packet reaches an instance that would send it out the wrong way (wrong EIP).
-    const placing = new Set(d.enis);
-    for (const id of d.instances) for (const e of this.store.interfacesOf(id)) placing.add(e.networkInterfaceId);
-    const early: string[] = [];
-    const late: string[] = [];
-    for (const id of d.routeTables) (routesThrough(this.store, id, placing) ? late : early).push(id);
+    // Routes go first (they are what a route-replace failover waits on), except those
+    // through an ENI this pass still places (see splitRouteTables).
+    const steps = new PassSteps(this.log);
+    const { early, late } = splitRouteTables(this.store, d);
     const earlySet = new Set(early);
 
-    await step('bridges', () => ensureBridges(this.ctx, this.subnetNames));
-    if (early.length) await step('route-tables', () => this.router.syncRouteTables(early));
-    if (d.rules) await step('subnet-rules', () => this.router.syncSubnetRules());
-    this.timings.record(
-      changes.filter((c) => c.kind === 'route-table' && earlySet.has(c.id)),
-      ok,
-    );
-    await step('instance-namespaces', () => this.instanceSync.createNamespaces([...d.instances]));
+    await steps.run('bridges', () => this.infra.ensureBridges());
+    if (early.length) await steps.run('route-tables', () => this.router.syncRouteTables(early));
+    if (d.rules) await steps.run('subnet-rules', () => this.router.syncSubnetRules());
+    this.timings.record(changes.filter((c) => c.kind === 'route-table' && earlySet.has(c.id)), steps.ok);
+    await steps.run('instance-namespaces', () => this.instanceSync.createNamespaces([...d.instances]));
     const touched = new Set<string>();
-    await step('enis', () => this.eniSync.sync([...d.enis], d.instances, touched));
+    await steps.run('enis', () => this.eniSync.sync([...d.enis], d.instances, touched));
     for (const id of touched) d.instances.add(id);
-    for (const id of d.instances) await step(`instance ${id}`, () => this.instanceSync.sync(id));
-    if (late.length) await step('route-tables (after ENI placement)', () => this.router.syncRouteTables(late));
-    this.timings.record(
-      changes.filter((c) => c.kind === 'route-table' && !earlySet.has(c.id)),
-      ok,
-    );
-    if (d.addresses) await step('igw', () => this.edge.syncIgw());
-    if (d.sdc || touched.size) await step('source-dest-check', () => this.edge.syncSourceDestCheck());
+    for (const id of d.instances) await steps.run(`instance ${id}`, () => this.instanceSync.sync(id));
+    if (late.length) await steps.run('route-tables (after ENI placement)', () => this.router.syncRouteTables(late));
+    this.timings.record(changes.filter((c) => c.kind === 'route-table' && !earlySet.has(c.id)), steps.ok);
+    if (d.addresses) await steps.run('igw', () => this.edge.syncIgw());
+    if (d.sdc || touched.size) await steps.run('source-dest-check', () => this.edge.syncSourceDestCheck());
     if (touched.size)
-      for (const fn of this.placementListeners) await step('placement-listener', fn);
+      for (const fn of this.placementListeners) await steps.run('placement-listener', fn);
 
-    this.timings.record(
-      changes.filter((c) => c.kind !== 'route-table'),
-      ok,
-    );
+    this.timings.record(changes.filter((c) => c.kind !== 'route-table'), steps.ok);
     this.timings.trim();
-    if (ok) this.failedPasses = 0;
-    else this.retryLater(d);
-  }
-
-  /**
-   * After a pass with a failing step, runs the same objects again (level-triggered, so a
-   * repeat is harmless) after a growing pause; gives up after a few attempts (all logged).
-   */
-  private retryLater(d: DirtyObjects): void {
-    this.failedPasses++;
-    if (this.failedPasses > MAX_RETRIES || this.closed) {
-      this.log({ level: 'error', event: 'dataplane.giving-up', attempts: this.failedPasses });
-      this.failedPasses = 0;
-      return;
-    }
-    const delay = 100 * 2 ** (this.failedPasses - 1);
-    setTimeout(() => {
-      if (this.closed) return;
-      this.dirty.restore(d);
-      this.scheduleReconcile();
-    }, delay).unref();
+    this.retry.passed(steps.ok, d);
   }
 
   // ---- state file ------------------------------------------------------------------------

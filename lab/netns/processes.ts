@@ -80,7 +80,8 @@ export class Forwarders {
 
   /**
    * Serves a unix socket inside an instance: `socat TCP-LISTEN:<port>,bind=<ip>,fork,reuseaddr
-   * UNIX-CONNECT:<path>` in the instance's namespace, with <ip> on its lo.
+   * UNIX-CONNECT:<path>` in the instance's namespace, with <ip> (e.g. 169.254.169.254) on its lo.
+   * The forwarder is restarted whenever the instance starts again (ensure).
    */
   async start(instanceId: string, listen: { ip: string; port: number }, unixSocketPath: string): Promise<Forwarder> {
     // The namespace may still be on its way (a forwarder asked for from an instance-launched

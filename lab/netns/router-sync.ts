@@ -120,8 +120,23 @@ export class RouterSync {
   }
 }
 
+/**
+ * Splits dirty route tables into those to sync before ENI placement (early) and after it
+ * (late): a table that makes an ENI the next hop while this pass still places or configures
+ * that ENI (an ENI move, an instance starting) waits until the instance has the ENI up and
+ * routed, so no packet reaches an instance that would send it out the wrong way (wrong EIP).
+ */
+export function splitRouteTables(store: LabStore, dirty: { routeTables: Set<string>; enis: Set<string>; instances: Set<string> }): { early: string[]; late: string[] } {
+  const placing = new Set(dirty.enis);
+  for (const id of dirty.instances) for (const e of store.interfacesOf(id)) placing.add(e.networkInterfaceId);
+  const early: string[] = [];
+  const late: string[] = [];
+  for (const id of dirty.routeTables) (routesThrough(store, id, placing) ? late : early).push(id);
+  return { early, late };
+}
+
 /** Whether a route table sends traffic to one of these ENIs now. */
-export function routesThrough(store: LabStore, routeTableId: string, enis: ReadonlySet<string>): boolean {
+function routesThrough(store: LabStore, routeTableId: string, enis: ReadonlySet<string>): boolean {
   if (!enis.size) return false;
   const rt = store.routeTables.get(routeTableId);
   if (!rt) return false;
