@@ -136,7 +136,7 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
     cleanups.push(() => closeServer(dynamo));
 
     if (dataPlane) {
-      const imds = await serveImds(store, dataPlane, notices, opts.runDir);
+      const imds = await serveImds(store, dataPlane, notices, opts.runDir, log);
       cleanups.push(imds.close);
     }
 
@@ -169,7 +169,7 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
 }
 
 /** IMDS: one unix socket per instance, reached from inside its namespace at 169.254.169.254:80. */
-async function serveImds(store: LabStore, dataPlane: DataPlane, notices: NoticeBoard, runDir: string) {
+async function serveImds(store: LabStore, dataPlane: DataPlane, notices: NoticeBoard, runDir: string, log: Logger) {
   const dir = imdsSocketDir(runDir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -183,22 +183,30 @@ async function serveImds(store: LabStore, dataPlane: DataPlane, notices: NoticeB
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, () => resolve()));
     await dataPlane.startForwarder(instanceId, { ip: '169.254.169.254', port: 80 }, path);
   };
-  for (const inst of store.instances.values()) if (inst.state !== 'terminated') await serve(inst.instanceId);
-  const off = store.onChange((change) => {
-    if (change.kind === 'instance-launched') void serve(change.instanceId).catch(() => {});
+  let off = () => {};
+  const close = async () => {
+    off();
+    await Promise.all([...servers.values()].map(closeServer));
+    servers.clear();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const inst of store.instances.values()) if (inst.state !== 'terminated') await serve(inst.instanceId);
+  } catch (err) {
+    // Servers already listening would keep the process (or a test run) alive.
+    await close();
+    throw err;
+  }
+  off = store.onChange((change) => {
+    if (change.kind === 'instance-launched')
+      void serve(change.instanceId).catch((err: unknown) => log.warn('lab.imds.serve-failed', { instance: change.instanceId, error: err as Error }));
     if (change.kind === 'instance-state' && change.to === 'terminated') {
       const server = servers.get(change.instanceId);
       servers.delete(change.instanceId);
       if (server) void closeServer(server);
     }
   });
-  return {
-    close: async () => {
-      off();
-      await Promise.all([...servers.values()].map(closeServer));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { close };
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

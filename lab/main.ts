@@ -4,16 +4,18 @@
 
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../src/config/errors.js';
 import { loadConfigFile, parseConfigText } from '../src/config/load-file.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { CHAOS_VERBS, chaosRequestFromWords } from './chaos/verbs.js';
+import { CHAOS_MAX_WORDS, CHAOS_VERBS, chaosRequestFromWords, type ChaosVerb } from './chaos/verbs.js';
 import { startLab } from './lab.js';
 import { printStatus } from './print-status.js';
-import { defaultRunDir, isAlive, logFilePath, readStateFile, removeStateFile, writeStateFile, type LabStateFile } from './run-dir.js';
-import { teardownLab } from './netns/dataplane.js';
+import { defaultRunDir, isAlive, isLabServer, labServerWithPrefix, logFilePath, readStateFile, removeStateFile, writeStateFile, type LabStateFile } from './run-dir.js';
+import { teardownFromState, teardownLab } from './netns/dataplane.js';
+import { PREFIX_RE } from './netns/names.js';
 import { checkTopology } from './topology/build.js';
 import { topologySchema, type Topology } from './topology/schema.js';
 import type { LabStatus } from './lab-status.js';
@@ -28,9 +30,15 @@ function loadTopology(path: string | undefined): Topology {
   return topology;
 }
 
+/** The namespace prefix, checked before anything starts (and before `down` tears down by it). */
+function checkPrefixOption(prefix: string): void {
+  if (!PREFIX_RE.test(prefix))
+    throw new UsageError(`--prefix "${prefix}" is not valid: expected 2-12 lowercase letters/digits starting with a letter, then "-" (e.g. "nkl-")`);
+}
+
 function runningState(runDir: string): LabStateFile | undefined {
   const state = readStateFile(runDir);
-  return state && isAlive(state.pid) ? state : undefined;
+  return state && isLabServer(state.pid, runDir) ? state : undefined;
 }
 
 async function adminRequest<T>(state: LabStateFile, path: string, body?: unknown): Promise<T> {
@@ -51,13 +59,14 @@ function requireLab(runDir: string): LabStateFile {
 }
 
 async function up(opts: { topology?: string; runDir: string; prefix: string; dataPlane: boolean; json?: boolean }): Promise<void> {
+  checkPrefixOption(opts.prefix);
   loadTopology(opts.topology); // fail before starting anything
   const existing = runningState(opts.runDir);
   if (!existing) {
     const stale = readStateFile(opts.runDir);
     if (stale) {
       // A lab that crashed leaves namespaces behind: clear them before starting again.
-      await teardownLab(stale.prefix);
+      if (PREFIX_RE.test(stale.prefix)) await teardownLab(stale.prefix);
       removeStateFile(opts.runDir);
     }
     await spawnServer(opts);
@@ -76,7 +85,7 @@ async function spawnServer(opts: { topology?: string; runDir: string; prefix: st
   mkdirSync(opts.runDir, { recursive: true });
   const logPath = logFilePath(opts.runDir);
   const fd = openSync(logPath, 'a');
-  const args = [fileURLToPath(import.meta.url), 'serve', '--run-dir', opts.runDir, '--prefix', opts.prefix];
+  const args = [fileURLToPath(import.meta.url), 'serve', '--run-dir', resolve(opts.runDir), '--prefix', opts.prefix];
   if (opts.topology) args.push('--topology', opts.topology);
   if (!opts.dataPlane) args.push('--no-data-plane');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd] });
@@ -94,6 +103,7 @@ async function spawnServer(opts: { topology?: string; runDir: string; prefix: st
 }
 
 async function serve(opts: { topology?: string; runDir: string; prefix: string; dataPlane: boolean }): Promise<void> {
+  checkPrefixOption(opts.prefix);
   const log = createLogger({ write: (l) => process.stdout.write(l + '\n') });
   const lab = await startLab({
     topology: loadTopology(opts.topology),
@@ -123,20 +133,28 @@ async function serve(opts: { topology?: string; runDir: string; prefix: string; 
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-async function down(opts: { runDir: string }): Promise<void> {
+async function down(opts: { runDir: string; prefix: string }): Promise<void> {
+  checkPrefixOption(opts.prefix);
   const state = readStateFile(opts.runDir);
   if (!state) {
-    console.log('lab is not running');
+    // No state file, but a crash may still have left namespaces behind (the data plane's own
+    // state file, or the prefix): `down` is the operator's one way to clear them.
+    const other = labServerWithPrefix(opts.prefix);
+    if (other !== undefined)
+      throw new UsageError(`no lab is recorded in ${opts.runDir}, and the lab server ${other} (another run dir) uses prefix "${opts.prefix}": not touching its namespaces`);
+    const removed = [...(await teardownFromState(opts.runDir)), ...(await teardownLab(opts.prefix))];
+    console.log(removed.length ? `lab was not running; removed leftover namespaces: ${removed.join(', ')}` : 'lab is not running');
     return;
   }
-  if (isAlive(state.pid)) {
+  if (isLabServer(state.pid, opts.runDir)) {
     process.kill(state.pid, 'SIGTERM');
     const deadline = Date.now() + 30_000;
     while (isAlive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     if (isAlive(state.pid)) process.kill(state.pid, 'SIGKILL');
   }
   // Whatever the server managed to clean up, make sure nothing of this lab stays behind.
-  await teardownLab(state.prefix);
+  if (PREFIX_RE.test(state.prefix)) await teardownLab(state.prefix);
+  else console.error(`natkeeper lab: the state file names an invalid prefix "${state.prefix}"; not removing namespaces by it`);
   removeStateFile(opts.runDir);
   console.log('lab down');
 }
@@ -161,6 +179,8 @@ async function exec(instance: string, argv: string[], opts: { runDir: string }):
 
 async function chaos(verb: string, words: string[], opts: { runDir: string; json?: boolean }): Promise<void> {
   if (!CHAOS_VERBS.includes(verb as never)) throw new UsageError(`unknown chaos verb "${verb}"; one of: ${CHAOS_VERBS.join(', ')}`);
+  const max = CHAOS_MAX_WORDS[verb as ChaosVerb];
+  if (words.length > max) throw new UsageError(`chaos ${verb} takes at most ${max} argument(s), got ${words.length}: ${words.join(' ')}`);
   const state = requireLab(opts.runDir);
   const entry = await adminRequest<{ time: string; verb: string; detail?: string }>(state, '/chaos', chaosRequestFromWords(verb, words));
   if (opts.json) console.log(JSON.stringify(entry));
@@ -187,7 +207,12 @@ export function labProgram(): Command {
     .option('--prefix <prefix>', 'network namespace prefix', DEFAULT_PREFIX)
     .option('--no-data-plane')
     .action(serve);
-  program.command('down').description('stop the lab and remove everything it made (idempotent)').addOption(runDirOption()).action(down);
+  program
+    .command('down')
+    .description('stop the lab and remove everything it made, also after a crash (idempotent)')
+    .addOption(runDirOption())
+    .option('--prefix <prefix>', 'network namespace prefix to clear when no lab is recorded in the run dir', DEFAULT_PREFIX)
+    .action(down);
   program.command('status').description('endpoints, instances, routes').addOption(runDirOption()).option('--json', 'print JSON').action(status);
   program
     .command('exec <instance>')

@@ -1,7 +1,7 @@
 // Where a running lab keeps its state file, sockets and log.
-import { mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface LabEndpoints {
   ec2: string;
@@ -32,11 +32,16 @@ export const logFilePath = (runDir: string) => join(runDir, 'lab.log');
 export const imdsSocketDir = (runDir: string) => join(runDir, 'imds');
 
 export function readStateFile(runDir: string): LabStateFile | undefined {
+  let state: Partial<LabStateFile>;
   try {
-    return JSON.parse(readFileSync(stateFilePath(runDir), 'utf8')) as LabStateFile;
+    state = JSON.parse(readFileSync(stateFilePath(runDir), 'utf8')) as Partial<LabStateFile>;
   } catch {
     return undefined;
   }
+  // A damaged file must not make `down` signal an arbitrary pid or tear down by a bogus prefix.
+  if (typeof state !== 'object' || state === null || !Number.isInteger(state.pid) || (state.pid ?? 0) <= 1 || typeof state.prefix !== 'string')
+    return undefined;
+  return state as LabStateFile;
 }
 
 export function writeStateFile(runDir: string, state: LabStateFile): void {
@@ -48,6 +53,43 @@ export function writeStateFile(runDir: string, state: LabStateFile): void {
 
 export function removeStateFile(runDir: string): void {
   rmSync(stateFilePath(runDir), { force: true });
+}
+
+/**
+ * Whether pid is alive and is this run dir's lab server (`… serve --run-dir <runDir> …`): after a
+ * crash and a reboot the state file's pid may belong to an unrelated process, which must not be signalled.
+ */
+export function isLabServer(pid: number, runDir: string): boolean {
+  if (!isAlive(pid)) return false;
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    // No /proc (or gone meanwhile): trust liveness alone.
+    return isAlive(pid);
+  }
+  const dir = argv[argv.indexOf('--run-dir') + 1];
+  return argv.includes('serve') && argv.includes('--run-dir') && dir !== undefined && resolve(dir) === resolve(runDir);
+}
+
+/** The pid of a live lab server (`… serve … --prefix <prefix>`) using this prefix, if any (Linux /proc). */
+export function labServerWithPrefix(prefix: string): number | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return undefined;
+  }
+  for (const p of pids) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (argv.includes('serve') && argv[argv.indexOf('--prefix') + 1] === prefix && argv.includes('--prefix') && isAlive(Number(p))) return Number(p);
+  }
+  return undefined;
 }
 
 export function isAlive(pid: number): boolean {

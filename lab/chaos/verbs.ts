@@ -38,6 +38,25 @@ export interface ChaosLogEntry {
   detail?: string;
 }
 
+/** How many words each verb takes on the command line, at most (more is a usage error, not silently ignored). */
+export const CHAOS_MAX_WORDS: Readonly<Record<ChaosVerb, number>> = {
+  kill: 1,
+  hang: 1,
+  unhang: 1,
+  rebalance: 1,
+  freeze: 2,
+  thaw: 2,
+  partition: 2,
+  heal: 2,
+  loss: 2,
+  delay: 2,
+  'target-down': 1,
+  'target-up': 1,
+  'spot-interrupt': 2,
+  'api-errors': 1,
+  'api-latency': 2,
+};
+
 /**
  * Turns CLI words into a request: `kill nat-a1`, `loss nat-a1 20`, `partition nat-a1 nat-a2`,
  * `api-latency ReplaceRoute 500`. Validation (with field names) is the schema's job.

@@ -77,6 +77,8 @@ export class DataPlane {
   private unsubscribe: (() => void) | undefined;
   private closed = false;
   private built = false;
+  /** The failed steps of the latest reconcile pass (empty when it went through). */
+  private lastPassFailures: string[] = [];
 
   private constructor(opts: DataPlaneOptions) {
     this.store = opts.store;
@@ -114,9 +116,15 @@ export class DataPlane {
       dp.writeState();
       dp.unsubscribe = dp.store.onChange((c) => dp.onChange(c));
       await dp.queue.run('build-infra', () => dp.infra.build());
-      dp.dirty.markAll(dp.store);
-      dp.scheduleReconcile();
-      await dp.settled();
+      // The initial build must go through (one more full pass for a transient failure):
+      // a lab that reports itself up with half its namespaces missing misleads every test.
+      for (let attempt = 1; ; attempt++) {
+        dp.dirty.markAll(dp.store);
+        dp.scheduleReconcile();
+        await dp.settled();
+        if (dp.lastPassFailures.length === 0) break;
+        if (attempt === 2) throw new Error(`building the lab data plane failed: ${dp.lastPassFailures.join('; ')}`);
+      }
       await dp.echoServer.start(dp.ns.inet, dp.topology.internet, echoServer, dp.log, () => dp.closed);
       dp.built = true;
       return dp;
@@ -353,6 +361,7 @@ export class DataPlane {
 
     this.timings.record(changes.filter((c) => c.kind !== 'route-table'), steps.ok);
     this.timings.trim();
+    this.lastPassFailures = steps.failures;
     this.retry.passed(steps.ok, d);
   }
 

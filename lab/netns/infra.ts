@@ -107,7 +107,7 @@ export async function addNamespace(ns: string, forwarding: boolean, saveState: (
 export async function assertPrefixFree(prefix: string): Promise<void> {
   const clash = (await listNetns()).filter((n) => n.startsWith(prefix));
   if (clash.length)
-    throw new Error(`network namespaces with prefix "${prefix}" already exist (${clash.join(', ')}): another lab uses it, or a crashed one left them; remove them with teardownLab("${prefix}")`);
+    throw new Error(`network namespaces with prefix "${prefix}" already exist (${clash.join(', ')}): another lab uses it, or a crashed one left them; remove them with \`natkeeper lab down --prefix ${prefix}\` (or teardownLab("${prefix}"))`);
 }
 
 /**

@@ -10,6 +10,8 @@ const MAX_RETRIES = 4;
 export class PassSteps {
   /** False once a step has failed. */
   ok = true;
+  /** "step: error" for every failed step. */
+  readonly failures: string[] = [];
 
   constructor(private readonly log: DataPlaneLog) {}
 
@@ -20,6 +22,7 @@ export class PassSteps {
       this.log({ level: 'debug', event: 'dataplane.step', step: label, durationMs: Math.round((performance.now() - t0) * 10) / 10 });
     } catch (e) {
       this.ok = false;
+      this.failures.push(`${label}: ${e instanceof Error ? e.message : String(e)}`);
       this.log({ level: 'error', event: 'dataplane.step-failed', step: label, error: e instanceof Error ? e.message : String(e) });
     }
   }

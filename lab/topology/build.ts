@@ -70,6 +70,10 @@ export function checkTopology(t: Topology): void {
     if (cidrContains(t.vpcCidr, `${ip}/32`)) problems.push(`internet.echoTargets[${i}]: ${ip} is inside vpcCidr`);
   });
   if (cidrsOverlap(t.internet.eipPool, t.vpcCidr)) problems.push(`internet.eipPool: overlaps vpcCidr ${t.vpcCidr}`);
+  // One EIP per NAT and per floating ENI at start (replacement NATs take more later).
+  const needed = t.zones.reduce((n, z) => n + z.natInstances + (z.floatingEni ? 1 : 0), 0);
+  const available = hostsOf(t.internet.eipPool).filter((ip) => !t.internet.echoTargets.includes(ip)).length;
+  if (available < needed) problems.push(`internet.eipPool: ${t.internet.eipPool} has ${available} usable addresses, the topology needs at least ${needed}`);
   if (problems.length) throw new ConfigError(`topology is not valid:\n  ${problems.join('\n  ')}`, problems);
 }
 

@@ -2,9 +2,9 @@
 // and what route changes, instance stops, ENI moves and the source/dest check do to it.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { netns, publicIpOf, startDataPlaneLab, suiteName, waitFor, type DataPlaneLab } from './dataplane-lab.js';
+import { publicIpOf, skipE2e, startDataPlaneLab, suiteName, waitFor, type DataPlaneLab } from './dataplane-lab.js';
 
-describe.skipIf(!netns.ok)(suiteName('data plane: egress'), () => {
+describe.skipIf(skipE2e)(suiteName('data plane: egress'), () => {
   let lab: DataPlaneLab;
   const zoneA = () => lab.manifest.zones[0]!;
   const privateTable = () => zoneA().privateRouteTableIds[0]!;

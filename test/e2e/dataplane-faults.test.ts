@@ -5,9 +5,9 @@ import { FaultUnsupportedError } from '../../lab/chaos/dataplane-faults.js';
 import { processState } from '../../lab/netns/exec.js';
 import { distScript } from '../../lab/netns/paths.js';
 import type { StreamSummary } from '../../lab/netns/probe-stats.js';
-import { netns, publicIpOf, startDataPlaneLab, suiteName, waitFor, type DataPlaneLab } from './dataplane-lab.js';
+import { publicIpOf, skipE2e, startDataPlaneLab, suiteName, waitFor, type DataPlaneLab } from './dataplane-lab.js';
 
-describe.skipIf(!netns.ok)(suiteName('data plane: faults'), () => {
+describe.skipIf(skipE2e)(suiteName('data plane: faults'), () => {
   let lab: DataPlaneLab;
   const zoneA = () => lab.manifest.zones[0]!;
   const app = () => zoneA().appInstanceIds[0]!;

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDataPlaneState, teardownFromState, teardownLab, type Forwarder } from '../../lab/netns/dataplane.js';
 import { listNetns, processState, run } from '../../lab/netns/exec.js';
 import { distScript } from '../../lab/netns/paths.js';
-import { netns, publicIpOf, startDataPlaneLab, suiteName, waitFor, type DataPlaneLab } from './dataplane-lab.js';
+import { publicIpOf, skipE2e, startDataPlaneLab, suiteName, waitFor, type DataPlaneLab } from './dataplane-lab.js';
 
-describe.skipIf(!netns.ok)(suiteName('data plane: instance lifecycle'), () => {
+describe.skipIf(skipE2e)(suiteName('data plane: instance lifecycle'), () => {
   let lab: DataPlaneLab;
   let dir: string;
   let imds: Server;

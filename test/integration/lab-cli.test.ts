@@ -81,6 +81,9 @@ describe('natkeeper lab (APIs only)', () => {
     const bad = withDir('chaos', 'explode', 'nat-a1');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown chaos verb "explode"/);
+    const extra = withDir('chaos', 'kill', 'nat-a1', 'nat-a2');
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toMatch(/at most 1 argument/);
   });
 
   it('a control-plane chaos verb works without the data plane; a data-plane one says why not', () => {
@@ -99,6 +102,44 @@ describe('natkeeper lab (APIs only)', () => {
     expect(r.stderr).toContain('zones[0].natInstances');
     expect(existsSync(join(dir, 'state.json'))).toBe(false);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a bad --prefix exits 2 naming the option, before starting anything', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nk-labcli-prefix-'));
+    const r = cli('up', '--no-data-plane', '--prefix', 'BAD', '--run-dir', dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--prefix "BAD"');
+    expect(existsSync(join(dir, 'state.json'))).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a stale state file whose pid now belongs to another process: down does not signal that process', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nk-labcli-stale-'));
+    // This test process stands in for the unrelated process that reused the lab's pid.
+    const state = { pid: process.pid, prefix: 'nkstale-', startedAt: new Date().toISOString(), dataPlane: false, endpoints: {} };
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
+    expect(cli('status', '--run-dir', dir).code).toBe(2);
+    const r = cli('down', '--run-dir', dir);
+    expect(r.code).toBe(0);
+    expect(isAlive(process.pid)).toBe(true);
+    expect(existsSync(join(dir, 'state.json'))).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Namespaces need root (as in CI); without it there is nothing a crash could have left.
+  it.runIf(process.getuid?.() === 0)('down with no lab recorded still clears namespaces a crashed lab left under the prefix', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nk-labcli-leak-'));
+    const ns = `nkleak${process.pid.toString(16).slice(-4)}-x`;
+    expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
+    try {
+      const r = cli('down', '--run-dir', dir, '--prefix', ns.slice(0, -1));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(ns);
+      expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(ns);
+    } finally {
+      spawnSync('ip', ['netns', 'del', ns]);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('down stops it, down again is fine, and up after a crash starts cleanly', () => {

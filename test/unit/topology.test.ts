@@ -50,6 +50,7 @@ describe('topology file', () => {
     ['zones:\n  - { name: a, publicSubnet: 10.0.0.0/24, privateSubnets: [10.0.0.128/25] }', 'overlaps'],
     ['zones:\n  - { name: a, publicSubnet: 10.0.0.0/24, privateSubnets: [10.0.1.0/24] }\n  - { name: a, publicSubnet: 10.0.2.0/24, privateSubnets: [10.0.3.0/24] }', 'listed twice'],
     ['internet: { echoTargets: [203.0.113.200] }', 'internet.echoTargets[0]: 203.0.113.200 is inside internet.eipPool'],
+    ['internet: { eipPool: 203.0.113.128/30 }', 'internet.eipPool: 203.0.113.128/30 has 2 usable addresses, the topology needs at least 7'],
   ])('checkTopology rejects %j', (text, message) => {
     expect(() => checkTopology(parse(text))).toThrow(message);
   });
