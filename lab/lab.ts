@@ -22,7 +22,8 @@ import type { LabStore } from './emulator/store.js';
 import { adminRoutes } from './admin-routes.js';
 import { DataPlane } from './netns/dataplane.js';
 import { imdsSocketDir, type LabEndpoints } from './run-dir.js';
-import { buildLab, tag, type LabManifest } from './topology/build.js';
+import { buildLab, type LabManifest } from './topology/build.js';
+import { givePublicIp, reclaimPublicIps } from './launch-public-ips.js';
 import { resolveInstanceRef } from './instance-ref.js';
 import type { Topology } from './topology/schema.js';
 
@@ -82,19 +83,12 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
     cleanups.push(() => events.close());
     const notices = new NoticeBoard({ store, events });
 
-    // A replacement NAT gets a public address the way a launch template would give one.
     const asg = new AutoScalingController({
       store,
       events,
-      onInstanceLaunched: (instanceId) => {
-        const inst = store.instance(instanceId);
-        if (inst.role !== 'nat') return;
-        const eni = store.primaryInterface(instanceId);
-        if (!eni) return;
-        const eip = store.allocateAddress(eips.take(), [tag('Name', `replacement ${instanceId}`)]);
-        store.associateAddress(eip.allocationId, eni.networkInterfaceId, false);
-      },
+      onInstanceLaunched: (instanceId) => givePublicIp(store, eips, instanceId),
     });
+    cleanups.push(reclaimPublicIps(store, eips));
     asg.start();
     cleanups.push(() => asg.stop());
 

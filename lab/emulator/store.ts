@@ -326,6 +326,13 @@ export class LabStore {
     return clone(addr);
   }
 
+  /** ReleaseAddress: only an unassociated address can go. */
+  releaseAddress(allocationId: string): void {
+    const addr = this.address(allocationId);
+    if (addr.associationId) throw new ApiError('InvalidIPAddress.InUse', `Address ${addr.publicIp} is in use.`);
+    this.addresses.delete(allocationId);
+  }
+
   // ---- instances ------------------------------------------------------------
 
   launchInstance(spec: LaunchSpec): Instance {
@@ -394,8 +401,9 @@ export class LabStore {
       if (to === 'running') i.statusCheck = 'ok';
       if (to !== 'running' && to !== 'pending') i.statusCheck = 'initializing';
     });
-    this.emit({ kind: 'instance-state', instanceId: id, from, to });
+    // A terminated instance's interfaces are gone or detached by the time anyone hears of it.
     if (to === 'terminated') this.releaseInterfacesOf(id);
+    this.emit({ kind: 'instance-state', instanceId: id, from, to });
     this.touchRoutesOf(id);
   }
 

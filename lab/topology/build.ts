@@ -44,6 +44,9 @@ export class EipPool {
     if (!ip) throw new Error('the lab EIP pool is exhausted');
     return ip;
   }
+  give(ip: string): void {
+    if (!this.free.includes(ip)) this.free.push(ip);
+  }
 }
 
 /** Checks what zod cannot: addresses that must fit inside or stay apart from each other. */
