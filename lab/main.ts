@@ -42,12 +42,24 @@ function runningState(runDir: string): LabStateFile | undefined {
 }
 
 async function adminRequest<T>(state: LabStateFile, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${state.endpoints.admin}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const json = (await res.json()) as T & { error?: string };
+  const url = `${state.endpoints.admin}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: body === undefined ? 'GET' : 'POST',
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (err) {
+    throw new UsageError(`the lab (pid ${state.pid}) did not answer at ${url}: ${(err as Error).message}; see lab.log in its run dir, or restart it: natkeeper lab down && natkeeper lab up`);
+  }
+  const text = await res.text();
+  let json: T & { error?: string };
+  try {
+    json = JSON.parse(text) as T & { error?: string };
+  } catch {
+    throw new UsageError(`the lab answered ${res.status} with something that is not JSON: ${text.slice(0, 200)}`);
+  }
   if (!res.ok) throw new UsageError(json.error ?? `lab answered ${res.status}`);
   return json;
 }

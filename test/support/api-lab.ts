@@ -1,8 +1,11 @@
 // A lab store behind the emulated EC2 API on 127.0.0.1, for the api-* and ec2-*
-// integration tests. The realism defaults are fast (no latency, 50 ms ENI
-// attach) unless a test overrides them.
+// integration tests (with `autoScaling`, the Auto Scaling API on the same server
+// and its group controller too, as in the lab). The realism defaults are fast
+// (no latency, 50 ms ENI attach) unless a test overrides them.
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { createApiServer, type ApiServer } from '../../lab/emulator/api-server.js';
+import { AutoScalingController } from '../../lab/emulator/autoscaling/controller.js';
+import { autoScalingService } from '../../lab/emulator/autoscaling/service.js';
 import { systemClock, type Clock } from '../../lab/emulator/clock.js';
 import { ec2Service } from '../../lab/emulator/ec2/service.js';
 import type { LabStore } from '../../lab/emulator/store.js';
@@ -15,6 +18,8 @@ export interface ApiLab {
   api: ApiServer;
   endpoint: string;
   ec2: EC2Client;
+  /** The running group controller, when started with `autoScaling`. */
+  autoScaling?: AutoScalingController;
   close(): Promise<void>;
 }
 
@@ -23,6 +28,8 @@ export interface ApiLabOptions {
   topology?: Record<string, unknown> & { realism?: Record<string, unknown> };
   clock?: Clock;
   random?: () => number;
+  /** Also serve the Auto Scaling API (Version 2011-01-01) and run its group controller. */
+  autoScaling?: boolean;
 }
 
 export const FAST_REALISM = {
@@ -47,9 +54,11 @@ export async function startApiLab(opts: ApiLabOptions = {}): Promise<ApiLab> {
   const { realism, ...rest } = opts.topology ?? {};
   const topology = topologySchema.parse({ ...rest, realism: { ...FAST_REALISM, ...realism } });
   const { store, manifest } = buildLab(topology, clock);
+  const autoScaling = opts.autoScaling ? new AutoScalingController({ store }) : undefined;
+  autoScaling?.start();
   const api = createApiServer({
     store,
-    services: [ec2Service],
+    services: autoScaling ? [ec2Service, autoScalingService] : [ec2Service],
     realism: topology.realism,
     clock,
     ...(opts.random ? { random: opts.random } : {}),
@@ -63,9 +72,11 @@ export async function startApiLab(opts: ApiLabOptions = {}): Promise<ApiLab> {
     api,
     endpoint,
     ec2,
+    ...(autoScaling ? { autoScaling } : {}),
     close: async () => {
       ec2.destroy();
       await api.close();
+      autoScaling?.stop();
       store.dispose();
     },
   };
