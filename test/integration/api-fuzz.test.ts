@@ -7,34 +7,33 @@ import { DescribeRouteTablesCommand } from '@aws-sdk/client-ec2';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ec2Service } from '../../lab/emulator/ec2/service.js';
-import type { LabStore } from '../../lab/emulator/store.js';
 import { startApiLab, type ApiLab } from '../support/api-lab.js';
+import {
+  BAD_ENCODINGS,
+  NASTY,
+  NUMBERISH,
+  ODD_CONTENT_TYPES,
+  REQUEST_ID,
+  binaryArb,
+  fuzzServer,
+  garbageArb,
+  oversizedRequest,
+  rawBytesRequest,
+  snapshot,
+  type FuzzAnswer,
+  type FuzzRequest,
+} from '../support/fuzz.js';
 import { xmlProblem } from '../support/xml-check.js';
 
 const RUNS = 5_000;
 const SEED = 20_261_123;
 
 let lab: ApiLab;
-let changes = 0;
 
 beforeAll(async () => {
   lab = await startApiLab({ topology: { realism: { throttling: { enabled: false } } } });
-  lab.store.onChange(() => changes++);
 });
 afterAll(() => lab.close());
-
-/** Everything Describe could show, as data: equal snapshots mean an unchanged store. */
-function snapshot(store: LabStore): string {
-  return JSON.stringify({
-    vpcs: store.vpcs.values(),
-    subnets: store.subnets.values(),
-    routeTables: store.routeTables.values(),
-    instances: store.instances.values(),
-    networkInterfaces: store.networkInterfaces.values(),
-    addresses: store.addresses.values(),
-    groups: [...store.autoScalingGroups.values()],
-  });
-}
 
 // ---- what the fuzzer sends ---------------------------------------------------
 
@@ -59,11 +58,11 @@ const idArb = fc.oneof(
 
 const valueArb = fc.oneof(
   { weight: 4, arbitrary: idArb },
-  { weight: 3, arbitrary: fc.string({ maxLength: 40 }) },
-  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
-  { weight: 1, arbitrary: fc.constantFrom('true', 'false', 'True', 'maybe', '0', '-1', '5', '100', '1001', '1e9', '99999999999999999999', 'NaN') },
+  { weight: 3, arbitrary: garbageArb },
+  { weight: 2, arbitrary: binaryArb },
+  { weight: 1, arbitrary: fc.constantFrom(...NUMBERISH) },
   { weight: 1, arbitrary: fc.constantFrom('0.0.0.0/0', '10.0.0.0/16', '192.0.2.0/24', '300.1.1.1/8', '1.2.3.4/33', '::/0', '192.0.2.7') },
-  { weight: 1, arbitrary: fc.constantFrom('*', '?', '\\', '*a*a*a*a*a*a*a*a*a*b', 'x'.repeat(70_000), '<&>"\'', '\u0000\r\n', '\ud800', '😀') },
+  { weight: 1, arbitrary: fc.constantFrom(...NASTY) },
 );
 
 const PARAM_NAMES = [
@@ -88,9 +87,7 @@ const paramsArb = fc.tuple(
   fc.array(fc.tuple(fc.integer({ min: 1, max: 3 }), fc.constantFrom(...FILTER_NAMES), valueArb), { maxLength: 3 }),
 );
 
-type Request = { body: string | Uint8Array; contentType?: string; note: string };
-
-const formRequest = paramsArb.map(([action, version, pairs, filters]): Request => {
+const formRequest = paramsArb.map(([action, version, pairs, filters]): FuzzRequest => {
   const p = new URLSearchParams();
   p.set('Action', action);
   if (version !== undefined) p.set('Version', version);
@@ -109,7 +106,7 @@ const requestArb = fc.oneof(
     weight: 20,
     arbitrary: fc
       .tuple(fc.constantFrom(...ACTIONS), fc.array(fc.tuple(keyArb, valueArb), { maxLength: 4 }))
-      .map(([a, pairs]): Request => {
+      .map(([a, pairs]): FuzzRequest => {
         const p = new URLSearchParams(pairs);
         p.set('Action', a);
         p.set('Version', '2016-11-15');
@@ -118,39 +115,30 @@ const requestArb = fc.oneof(
       }),
   },
   // Raw bytes, not even text.
-  { weight: 100, arbitrary: fc.uint8Array({ maxLength: 2_000 }).map((b): Request => ({ body: b, note: 'bytes' })) },
+  { weight: 100, arbitrary: rawBytesRequest() },
   // Bad %-encodings and stray separators around a real action.
   {
     weight: 100,
     arbitrary: fc
-      .tuple(fc.constantFrom(...ACTIONS), fc.constantFrom('%', '%G1', '%E0%A4', '%00', '&&&', '==', '+', '%2', ';', '%FF%FE'), fc.string({ maxLength: 20 }))
-      .map(([a, junk, tail]): Request => ({ body: `Action=${a}&Version=2016-11-15&RouteTableId=${junk}${tail}&${junk}=${junk}`, note: 'bad encoding' })),
+      .tuple(fc.constantFrom(...ACTIONS), fc.constantFrom(...BAD_ENCODINGS), fc.string({ maxLength: 20 }))
+      .map(([a, junk, tail]): FuzzRequest => ({ body: `Action=${a}&Version=2016-11-15&RouteTableId=${junk}${tail}&${junk}=${junk}`, note: 'bad encoding' })),
   },
   // Other content types with a plausible body.
   {
     weight: 50,
     arbitrary: fc
-      .constantFrom('application/json', 'text/xml', 'multipart/form-data; boundary=x', '')
-      .map((ct): Request => ({ body: '{"Action":"DescribeVpcs","Version":"2016-11-15"}', contentType: ct, note: `content-type ${ct}` })),
+      .constantFrom(...ODD_CONTENT_TYPES)
+      .map((ct): FuzzRequest => ({ body: '{"Action":"DescribeVpcs","Version":"2016-11-15"}', contentType: ct, note: `content-type ${ct}` })),
   },
   // Bodies past the 1 MiB limit.
-  { weight: 1, arbitrary: fc.constant<Request>({ body: `Action=DescribeVpcs&Version=2016-11-15&X=${'y'.repeat(1_100_000)}`, note: 'oversized' }) },
+  { weight: 1, arbitrary: fc.constant(oversizedRequest('Action=DescribeVpcs&Version=2016-11-15')) },
 );
 
 // ---- what every answer must be ------------------------------------------------
 
-async function send(req: Request): Promise<{ status: number; requestId: string | null; text: string }> {
-  const res = await fetch(`${lab.endpoint}/`, {
-    method: 'POST',
-    headers: req.contentType === undefined ? {} : { 'content-type': req.contentType },
-    body: req.body,
-  });
-  return { status: res.status, requestId: res.headers.get('x-amzn-requestid'), text: await res.text() };
-}
-
-function checkAnswer(req: Request, res: { status: number; requestId: string | null; text: string }): void {
+function checkAnswer(req: FuzzRequest, res: FuzzAnswer): void {
   const where = `${req.note} → ${res.status} ${res.text.slice(0, 300)}`;
-  expect(res.requestId, where).toMatch(/^[0-9a-f-]{36}$/);
+  expect(res.requestId, where).toMatch(REQUEST_ID);
   expect(xmlProblem(res.text), where).toBeUndefined();
   if (res.status === 200) {
     expect(res.text, where).toMatch(/^<\?xml [^>]*\?>\n<(\w+)Response xmlns="http:\/\/ec2\.amazonaws\.com\/doc\/2016-11-15\/"><requestId>/);
@@ -169,17 +157,7 @@ function checkAnswer(req: Request, res: { status: number; requestId: string | nu
 describe('fuzzing the API server', () => {
   it(`answers ${RUNS} hostile requests with AWS-shaped XML and changes nothing`, async () => {
     const before = snapshot(lab.store);
-    const statuses = new Map<number, number>();
-    await fc.assert(
-      fc.asyncProperty(requestArb, async (req) => {
-        const changesBefore = changes;
-        const res = await send(req);
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        checkAnswer(req, res);
-        expect(changes, `${req.note} changed the store`).toBe(changesBefore);
-      }),
-      { numRuns: RUNS, seed: SEED, endOnFailure: true },
-    );
+    const statuses = await fuzzServer({ endpoint: lab.endpoint, store: lab.store, requests: requestArb, runs: RUNS, seed: SEED, check: checkAnswer });
     expect(snapshot(lab.store)).toBe(before);
     // The mix reached every kind of answer, so the checks above were exercised.
     expect(statuses.get(200)).toBeGreaterThan(50);

@@ -4,6 +4,7 @@
 // Small and local on purpose: Auto Scaling's error wording differs from EC2's.
 
 import { ApiError } from '../errors.js';
+import { shown as clip } from '../query/params.js';
 import type { QueryParams } from '../query/types.js';
 
 export const validationError = (message: string) => new ApiError('ValidationError', message);
@@ -12,7 +13,8 @@ export const validationError = (message: string) => new ApiError('ValidationErro
 const memberName = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
 
 function constraint(name: string, value: string | undefined, rule: string): ApiError {
-  const shown = value === undefined ? 'null' : `'${value}'`;
+  // A huge bad value must not make a huge error message.
+  const shown = value === undefined ? 'null' : `'${clip(value)}'`;
   return validationError(`1 validation error detected: Value ${shown} at '${memberName(name)}' failed to satisfy constraint: ${rule}`);
 }
 
@@ -43,13 +45,13 @@ export function optionalBoolean(p: QueryParams, name: string): boolean | undefin
   if (v === undefined) return undefined;
   if (v === 'true') return true;
   if (v === 'false') return false;
-  throw validationError(`Invalid value '${v}' for ${name}: expected true or false`);
+  throw validationError(`Invalid value '${clip(v)}' for ${name}: expected true or false`);
 }
 
 export function optionalInt(p: QueryParams, name: string, min: number, max: number): number | undefined {
   const v = p[name];
   if (v === undefined) return undefined;
-  if (!/^-?\d+$/.test(v)) throw validationError(`Invalid value '${v}' for ${name}: expected an integer`);
+  if (!/^-?\d+$/.test(v)) throw validationError(`Invalid value '${clip(v)}' for ${name}: expected an integer`);
   const n = Number(v);
   if (n < min) throw constraint(name, v, `Member must have value greater than or equal to ${min}`);
   if (n > max) throw constraint(name, v, `Member must have value less than or equal to ${max}`);
