@@ -18,6 +18,7 @@ import { ec2Service } from '../../lab/emulator/ec2/service.js';
 import { buildLab } from '../../lab/topology/build.js';
 import { topologySchema } from '../../lab/topology/schema.js';
 import { percentile, runLoad } from '../lib/http-load.js';
+import { isMainModule, numberFlag } from '../lib/cli.js';
 
 export interface ThroughputOptions {
   durationMs?: number;
@@ -120,16 +121,9 @@ function printTable(r: ThroughputResult): void {
   console.log(`  target >= 2000 calls/s: ${r.callsPerSecond >= 2000 ? 'met' : 'NOT met'}`);
 }
 
-function flag(name: string): number | undefined {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) ? v : undefined;
-}
-
-const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
-if (isMain) {
-  const durationMs = flag('--duration-ms');
-  const concurrency = flag('--concurrency');
+if (isMainModule(import.meta.url)) {
+  const durationMs = numberFlag('--duration-ms');
+  const concurrency = numberFlag('--concurrency');
   const result = await run({ ...(durationMs ? { durationMs } : {}), ...(concurrency ? { concurrency } : {}) });
   printTable(result);
   const out = join(dirname(fileURLToPath(import.meta.url)), '../../../bench/out/lab/describe-throughput.json');

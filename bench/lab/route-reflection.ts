@@ -22,6 +22,7 @@ import { DataPlane, canUseNetns, teardownLab } from '../../lab/netns/dataplane.j
 import { randomPrefix } from '../../lab/netns/names.js';
 import { buildLab } from '../../lab/topology/build.js';
 import { topologySchema } from '../../lab/topology/schema.js';
+import { isMainModule, numberFlag } from '../lib/cli.js';
 
 export interface ReflectionOptions {
   /** ReplaceRoute calls (default 200, at most 5000). */
@@ -244,19 +245,12 @@ function printTable(r: ReflectionResult): void {
   console.log(`  target p99 <= 50 ms (${r.mode === 'api' ? 'kernel after request sent' : 'kernel after store call'}): ${r.fromRequestMs.p99 <= 50 && r.missed === 0 ? 'met' : 'NOT met'}`);
 }
 
-function flag(name: string): number | undefined {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) ? v : undefined;
-}
-
-const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
-if (isMain) {
+if (isMainModule(import.meta.url)) {
   const can = await canUseNetns();
   if (!can.ok) {
     console.log(`route-reflection: skipped (${can.reason})`);
   } else {
-    const changes = flag('--changes');
+    const changes = numberFlag('--changes');
     const result = await run({ ...(changes ? { changes } : {}), viaStore: process.argv.includes('--store') });
     printTable(result);
     const out = join(dirname(fileURLToPath(import.meta.url)), '../../../bench/out/lab/route-reflection.json');

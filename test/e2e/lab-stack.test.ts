@@ -12,21 +12,11 @@ import { checkEgress } from '../../lab/egress.js';
 import { startLab, type RunningLab } from '../../lab/lab.js';
 import { teardownLab } from '../../lab/netns/dataplane.js';
 import { topologySchema } from '../../lab/topology/schema.js';
+import { until } from '../support/async.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
 
 const PREFIX = `nks${process.pid.toString(16).slice(-4)}-`;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-// As root the suite runs (startLab with dataPlane 'on' fails with the reason when it cannot).
 describe.skipIf(skipE2e)(suiteName('the lab end to end (root)'), () => {
   let lab: RunningLab;
   let ec2: EC2Client;

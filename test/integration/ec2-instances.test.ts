@@ -15,28 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiLab, type ApiLab } from '../support/api-lab.js';
-
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (e) {
-    return (e as { name: string }).name;
-  }
-}
-
-/** Polls until `check` passes (the lab's timed transitions are 50 ms here). */
-async function eventually(check: () => Promise<void>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
+import { errorCode, eventually } from '../support/async.js';
 
 let lab: ApiLab;
 const zone = (i: number) => lab.manifest.zones[i]!;

@@ -15,17 +15,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiLab, type ApiLab } from '../support/api-lab.js';
+import { errorCode } from '../support/async.js';
 
 /** The SDK error's code (its name), or "no error". */
-async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (e) {
-    return (e as { name: string }).name;
-  }
-}
-
 const EXTRA_PER_ZONE = 60;
 let lab: ApiLab;
 const zone = (i: number) => lab.manifest.zones[i]!;
