@@ -30,12 +30,14 @@ async function runLab(argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'lab') return runLab(argv.slice(1));
   if (argv[0] === 'dataplane') return (await import('./dataplane.js')).runDataplaneCli(argv.slice(1));
+  if (argv[0] === 'config') return (await import('./config-check.js')).runConfigCli(argv.slice(1));
   const program = new Command('natkeeper')
     .description('high availability for NAT instances in AWS VPCs')
     .version(version())
     .exitOverride();
   program.command('lab').description('the local VPC lab (natkeeper lab --help)');
   program.command('dataplane').description('on-instance NAT setup: apply | verify | reset (natkeeper dataplane --help)');
+  program.command('config').description('the agent config file: check FILE (natkeeper config --help)');
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -1,0 +1,69 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runConfigCli } from '../../src/cli/config-check.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'natkeeper-config-cli-'));
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+async function run(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runConfigCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('natkeeper config check', () => {
+  it('exits 0 with a summary for a valid file', async () => {
+    const p = file('ok.yaml', 'node: { id: i-1 }\nhttp: { listen: "0.0.0.0:9469" }\n');
+    const r = await run(['check', p]);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toContain(`${p}: valid`);
+    expect(r.out).toContain('3 target(s) every 200 ms: tcp:1.1.1.1:443, http:checkip.amazonaws.com:80, icmp:8.8.8.8');
+    expect(r.out).toContain('dynamodb table natkeeper, ttl 6000 ms, renew every 2000 ms');
+    expect(r.out).toContain('0.0.0.0:9469');
+  });
+
+  it('--json prints the config with defaults filled in', async () => {
+    const r = await run(['check', file('j.yaml', 'probe: { intervalMs: 300 }'), '--json']);
+    expect(r.code).toBe(0);
+    const c = JSON.parse(r.out);
+    expect(c.probe.intervalMs).toBe(300);
+    expect(c.heartbeat.intervalMs).toBe(100);
+  });
+
+  it('exits 2 naming the file, the field and the expected value', async () => {
+    const p = file('bad.yaml', 'lease: { ttlMs: 6000, renewEveryMs: 3000 }\nprobe: { targets: [{ kind: tcp, host: x, port: 0 }] }\n');
+    const r = await run(['check', p]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toBe(
+      `natkeeper config check: ${p} is not valid:\n` +
+        '  probe.targets[0].port: expected a port from 1 to 65535\n' +
+        '  lease.renewEveryMs: expected less than ttlMs / 2 (< 3000 ms), got 3000',
+    );
+  });
+
+  it('exits 2 for a missing file', async () => {
+    const r = await run(['check', join(dir, 'missing.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot read .*missing\.yaml: ENOENT/);
+  });
+
+  it.each([[['check']], [['check', 'a', 'b']], [['lint', 'a']], [['check', 'a', '--bogus']]])('exits 2 on bad usage %j', async (argv) => {
+    const r = await run(argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^natkeeper config: /);
+  });
+
+  it('--help prints usage and exits 0', async () => {
+    const r = await run(['check', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('check [options] <file>');
+  });
+});
