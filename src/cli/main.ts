@@ -31,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'lab') return runLab(argv.slice(1));
   if (argv[0] === 'dataplane') return (await import('./dataplane.js')).runDataplaneCli(argv.slice(1));
   if (argv[0] === 'config') return (await import('./config-check.js')).runConfigCli(argv.slice(1));
+  if (argv[0] === 'agent') return (await import('./agent.js')).runAgentCli(argv.slice(1));
   const program = new Command('natkeeper')
     .description('high availability for NAT instances in AWS VPCs')
     .version(version())
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   program.command('lab').description('the local VPC lab (natkeeper lab --help)');
   program.command('dataplane').description('on-instance NAT setup: apply | verify | reset (natkeeper dataplane --help)');
   program.command('config').description('the agent config file: check FILE (natkeeper config --help)');
+  program.command('agent').description('the NAT node daemon: natkeeper agent --config FILE (natkeeper agent --help)');
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
