@@ -111,7 +111,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   let heartbeat: HeartbeatEndpoint | undefined;
   const schedulers: ProbeScheduler[] = [];
-  const ownVerdict = () => tracker.verdicts(clock.now()).find((v) => v.node === me.id)?.state ?? 'unknown';
+  const ownVerdict = () => obs.verdicts().find((v) => v.node === me.id)?.state ?? 'unknown';
 
   const status = (): AgentStatus => {
     const hb = new Map((heartbeat?.peers() ?? []).map((p) => [p.node, p]));
@@ -120,7 +120,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       setup: supervisor.setup(),
       selfTest: supervisor.selfTest(),
       probes: obs.probes(),
-      verdicts: tracker.verdicts(clock.now()),
+      verdicts: obs.verdicts(),
       peers: peers.map((p) => {
         const h = hb.get(p.id);
         return {

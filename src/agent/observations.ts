@@ -16,6 +16,8 @@ export interface Observations {
   /** Wraps a probe function so the reason of a failure reaches /status (the signal carries none). */
   recordingErrors(probe: ProbeFn, node: NodeId, vantage: Vantage): ProbeFn;
   probes(): ProbeRecord[];
+  /** The verdicts now; transitions that reading them causes (recovery by time) are counted too. */
+  verdicts(): ReturnType<VerdictTracker['verdicts']>;
 }
 
 export function createObservations(opts: { self: NodeId; tracker: VerdictTracker; metrics: AgentMetrics; logger: Logger; clock: Clock; targets: readonly ProbeTarget[] }): Observations {
@@ -23,6 +25,17 @@ export function createObservations(opts: { self: NodeId; tracker: VerdictTracker
   const latest = new Map<string, ProbeRecord>();
   const errors = new Map<string, string | undefined>();
   const key = (node: NodeId, target: string, vantage: Vantage) => `${node}\u0000${target}\u0000${vantage}`;
+  // Transitions come from observe() and also from verdicts(now) (a node recovers by time
+  // alone), so they are counted from the tracker's history, each exactly once.
+  const counted = new WeakSet<object>();
+  const countTransitions = () => {
+    for (const t of opts.tracker.transitions()) {
+      if (counted.has(t)) continue;
+      counted.add(t);
+      opts.metrics.verdictTransitions.inc({ node: t.node, from: t.from, to: t.to });
+      opts.logger[t.to === 'unhealthy' ? 'warn' : 'info']('verdict_transition', { ...t });
+    }
+  };
 
   return {
     observe(s) {
@@ -48,10 +61,8 @@ export function createObservations(opts: { self: NodeId; tracker: VerdictTracker
       } else if (s.kind === 'heartbeat-received') {
         // Not a verdict input; /status reads the heartbeat endpoint's own peer table.
       }
-      for (const t of opts.tracker.observe(s)) {
-        opts.metrics.verdictTransitions.inc({ node: t.node, from: t.from, to: t.to });
-        opts.logger[t.to === 'unhealthy' ? 'warn' : 'info']('verdict_transition', { ...t });
-      }
+      opts.tracker.observe(s);
+      countTransitions();
     },
     recordingErrors(probe, node, vantage) {
       return async (target, po) => {
@@ -63,5 +74,10 @@ export function createObservations(opts: { self: NodeId; tracker: VerdictTracker
       };
     },
     probes: () => [...latest.values()].map((r) => ({ ...r })),
+    verdicts() {
+      const now = opts.tracker.verdicts(opts.clock.now());
+      countTransitions();
+      return now;
+    },
   };
 }

@@ -81,9 +81,9 @@ const fakeImds = (id: string): NonNullable<AgentDeps['imds']> => ({
 const okProbe: ProbeFn = async () => ({ ok: true, latencyMs: 3 });
 
 const TARGETS = `targets:
-    - { kind: tcp, host: 192.0.2.1, port: 7, timeoutMs: 100 }
-    - { kind: tcp, host: 192.0.2.2, port: 7, timeoutMs: 100 }
-    - { kind: http, host: 192.0.2.3, timeoutMs: 100 }`;
+    - { kind: tcp, host: 127.0.9.1, port: 7, timeoutMs: 100 }
+    - { kind: tcp, host: 127.0.9.2, port: 7, timeoutMs: 100 }
+    - { kind: http, host: 127.0.9.3, timeoutMs: 100 }`;
 
 function config(extra = '') {
   return parseAgentConfig(`probe:\n  intervalMs: 20\n  ${TARGETS}\nverdict: { minStableMs: 100, minVantages: 1 }\nhttp: { listen: "127.0.0.1:0" }\n${extra}`);
@@ -118,7 +118,7 @@ describe('natkeeper agent CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nk-agent-cli-'));
     try {
       const file = join(dir, 'bad.yaml');
-      writeFileSync(file, 'probe:\n  targets:\n    - { kind: tcp, host: 192.0.2.1, port: 70000 }\n');
+      writeFileSync(file, 'probe:\n  targets:\n    - { kind: tcp, host: 127.0.9.1, port: 70000 }\n');
       const err: string[] = [];
       const startFn = vi.fn();
       expect(await runAgentCli(['--config', file], { err: (s) => err.push(s), start: startFn })).toBe(2);
@@ -169,9 +169,10 @@ describe('agent daemon', () => {
     expect((status as unknown as { probes: unknown[] }).probes).toHaveLength(3);
     expect((await get(a, '/healthz')).code).toBe(200);
     const m = (await get(a, '/metrics')).body;
-    expect(m).toMatch(/natkeeper_probe_latency_seconds_count\{target="tcp:192.0.2.1:7",vantage="self"\} [1-9]/);
+    expect(m).toMatch(/natkeeper_probe_latency_seconds_count\{target="tcp:127.0.9.1:7",vantage="self"\} [1-9]/);
     expect(m).toMatch(/natkeeper_conntrack_entries 12/);
-    expect(m).toMatch(/natkeeper_verdict_transitions_total\{node="i-aaaa",from="unknown",to="healthy"\} 1/);
+    // /status can show the verdict a moment before the transition is counted (on the next signal).
+    await until(async () => ((await get(a, '/metrics')).body.match(/natkeeper_verdict_transitions_total\{node="i-aaaa",from="unknown",to="healthy"\} 1/) ? true : undefined));
   });
 
   it('a failed setup never reports healthy and says why', async () => {
@@ -187,7 +188,7 @@ describe('agent daemon', () => {
     const a = await start(config(), { probe: async () => ({ ok: false, latencyMs: 100, error: 'timeout' }) });
     const s = a.status();
     expect(s.setup.state).toBe('passed');
-    expect(s.selfTest).toMatchObject({ state: 'failed', reason: expect.stringMatching(/probe: probes through this node: tcp:192.0.2.1:7 timeout/) });
+    expect(s.selfTest).toMatchObject({ state: 'failed', reason: expect.stringMatching(/probe: probes through this node: tcp:127.0.9.1:7 timeout/) });
     expect((await get(a, '/healthz')).code).toBe(503);
   });
 
@@ -222,7 +223,7 @@ describe('agent daemon', () => {
     const through = s.probes.filter((p) => (p as { node?: string }).node === 'i-bbbb');
     expect(through).toHaveLength(3);
     expect(through[0]).toMatchObject({ vantage: 'peer:i-aaaa', ok: false, error: 'ECONNREFUSED' });
-    expect((await get(a, '/metrics')).body).toMatch(/natkeeper_probe_failures_total\{target="tcp:192.0.2.1:7",vantage="peer:i-bbbb"\} [1-9]/);
+    expect((await get(a, '/metrics')).body).toMatch(/natkeeper_probe_failures_total\{target="tcp:127.0.9.1:7",vantage="peer:i-bbbb"\} [1-9]/);
     await until(() => (b.status().peers[0]?.seq !== undefined ? true : undefined));
   });
 });

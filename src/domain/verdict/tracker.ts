@@ -172,7 +172,8 @@ export function createVerdictTracker(policy: VerdictPolicyInput = {}): VerdictTr
       const o = decide(node, r, snap, now);
       if (!o) continue;
       if (o.state !== r.state) {
-        const t: VerdictTransition = { node, from: r.state, to: o.state, code: o.code, reason: o.reason, at: now };
+        // Frozen: transitions() hands out these very objects, so callers can tell new ones by identity.
+        const t: VerdictTransition = Object.freeze({ node, from: r.state, to: o.state, code: o.code, reason: o.reason, at: now });
         out.push(t);
         history.push(t);
         r.state = o.state;
@@ -216,7 +217,7 @@ export function createVerdictTracker(policy: VerdictPolicyInput = {}): VerdictTr
       }));
     },
     transitions() {
-      return history.map((t) => ({ ...t }));
+      return [...history];
     },
     forget(node) {
       nodes.delete(node);
