@@ -24,6 +24,7 @@ import type { LabEvent, LifecycleActionDetail } from '../../lab/emulator/events/
 import type { LabStore } from '../../lab/emulator/store.js';
 import { buildLab, type LabManifest } from '../../lab/topology/build.js';
 import { topologySchema } from '../../lab/topology/schema.js';
+import { until } from '../support/async.js';
 
 const topology = topologySchema.parse({
   autoScaling: { replacementDelayMs: 100 },
@@ -89,16 +90,6 @@ afterAll(async () => {
   await new Promise((resolve) => (hookServer ? hookServer.close(resolve) : resolve(undefined)));
   store?.dispose();
 });
-
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('Auto Scaling API over HTTP with the AWS SDK', () => {
   it('describes the lab’s groups and instances', async () => {

@@ -12,6 +12,7 @@ import { topologySchema } from '../../lab/topology/schema.js';
 import { ImdsClient } from '../../src/aws/imds.js';
 import { ImdsWatcher } from '../../src/aws/imds-watcher.js';
 import type { PlannedHandoverSignal } from '../../src/domain/signals.js';
+import { until } from '../support/async.js';
 
 let store: LabStore;
 let notices: NoticeBoard;
@@ -35,16 +36,6 @@ afterAll(async () => {
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   store?.dispose();
 });
-
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('ImdsWatcher against the lab IMDS', () => {
   it('turns a rebalance recommendation and a Spot interruption into one signal each', async () => {

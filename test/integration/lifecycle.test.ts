@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAutoScalingClient } from '../../src/aws/clients.js';
 import { LifecycleHooks, isRetryableAwsError } from '../../src/aws/lifecycle.js';
 import { DUMMY_CREDENTIALS, startApiLab, type ApiLab } from '../support/api-lab.js';
+import { until } from '../support/async.js';
 
 let lab: ApiLab;
 let client: AutoScalingClient;
@@ -25,16 +26,6 @@ afterAll(async () => {
   client?.destroy();
   await lab?.close();
 });
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const stateOf = async (id: string) =>
   (await client.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [id] }))).AutoScalingInstances?.[0]?.LifecycleState;

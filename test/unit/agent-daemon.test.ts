@@ -8,6 +8,7 @@ import { parseAgentConfig } from '../../src/config/agent-config.js';
 import type { Runner } from '../../src/dataplane/runner.js';
 import { memoryStateStore } from '../../src/dataplane/state.js';
 import type { ProbeFn } from '../../src/probe/index.js';
+import { until as waitFor } from '../support/async.js';
 
 /** A pretend kernel behind the Runner: sysctls, links, and natkeeper's nft table as loaded. */
 function fakeKernel(opts: { failNft?: boolean } = {}) {
@@ -99,15 +100,7 @@ const get = async (a: RunningAgent, path: string) => {
   const r = await fetch(`http://127.0.0.1:${a.http.port}${path}`);
   return { code: r.status, body: await r.text() };
 };
-const until = async <T>(fn: () => Promise<T | undefined> | T | undefined, ms = 5_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const until = <T>(fn: () => Promise<T | undefined> | T | undefined) => waitFor('the agent to get there', fn, 5_000);
 
 afterEach(async () => {
   await Promise.all(running.splice(0).map((a) => a.stop()));
