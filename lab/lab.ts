@@ -22,6 +22,7 @@ import type { LabStore } from './emulator/store.js';
 import { adminRoutes } from './admin-routes.js';
 import { DataPlane } from './netns/dataplane.js';
 import { imdsSocketDir, type LabEndpoints } from './run-dir.js';
+import { serveVpcEndpoints } from './vpc-endpoints.js';
 import { buildLab, type LabManifest } from './topology/build.js';
 import { givePublicIp, reclaimPublicIps } from './launch-public-ips.js';
 import { resolveInstanceRef } from './instance-ref.js';
@@ -132,6 +133,8 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
     if (dataPlane) {
       const imds = await serveImds(store, dataPlane, notices, opts.runDir, log);
       cleanups.push(imds.close);
+      const vpcEndpoints = await serveVpcEndpoints({ store, dataPlane, runDir: opts.runDir, host, apiPort, dynamodbPort: dynamoPort, log });
+      cleanups.push(vpcEndpoints.close);
     }
 
     const base = `http://${host}:${apiPort}`;

@@ -1,6 +1,11 @@
-// The agent daemon: composes the data plane supervisor, probes (self and through static
-// peers), heartbeats, the verdict tracker, metrics and the HTTP surface. The config is
-// validated before this is called (src/cli/agent.ts); everything here may touch the network.
+// The agent daemon: composes the data plane supervisor (with the EC2-side setup),
+// probes from this node and through on-link peers, heartbeats that also share probe
+// results, the verdict tracker, peer discovery, leader election over the lease store,
+// the AWS signals (IMDS notices, lifecycle hooks), metrics and the HTTP surface.
+// The config is validated before this is called (src/cli/agent.ts); everything here
+// may touch the network.
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ImdsClient } from '../aws/imds.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { Probe } from '../dataplane/executor.js';
@@ -8,26 +13,32 @@ import type { ResolveOptions } from '../dataplane/interfaces.js';
 import { localRunner, type Runner } from '../dataplane/runner.js';
 import { fileStateStore, type StateStore } from '../dataplane/state.js';
 import type { Clock } from '../domain/clock.js';
-import type { NodeId } from '../domain/signals.js';
+import type { LeaseStore } from '../domain/ports/lease-store.js';
+import type { HandoverCause, NodeId, Signal } from '../domain/signals.js';
 import { createVerdictTracker } from '../domain/verdict/index.js';
 import {
-  applyPeerRoutes,
   createHeartbeatEndpoint,
   createProbeScheduler,
+  createSharedResultsOutbox,
   runProbe,
   selfJobs,
   throughPeerJobs,
-  type HeartbeatEndpoint,
   type ProbeFn,
   type ProbeJob,
   type ProbeScheduler,
 } from '../probe/index.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { createAgentMetrics, type AgentMetrics } from '../telemetry/metrics-agent.js';
-import { createDataplaneSupervisor, type DataplaneSupervisor } from './dataplane-supervisor.js';
+import { startAwsSignals, type AwsSignals } from './aws-signals.js';
+import { createDataplaneSupervisor } from './dataplane-supervisor.js';
 import { createAgentHttpServer } from './http-server.js';
+import { createLeadership, type Leadership } from './leadership.js';
+import { autoScalingClient, ec2Client, leaseStoreFor, nodeNetwork, onLinkIn, regionOf, type NodeNetwork } from './node-aws.js';
+import { ec2Prepare } from './node-prepare.js';
 import { createObservations } from './observations.js';
-import { heartbeatPeers, peerRoutes, probeTarget, staticPeers } from './peers.js';
+import { discoverPeers } from './peer-discovery.js';
+import { createPeerSet } from './peer-set.js';
+import { probeTarget, staticPeers, type StaticPeer } from './peers.js';
 import type { AgentStatus } from './status.js';
 
 export interface AgentDeps {
@@ -41,26 +52,43 @@ export interface AgentDeps {
   state?: StateStore;
   /** UDP address heartbeats are received on. Default 0.0.0.0. */
   heartbeatBindAddress?: string;
+  /** Overrides heartbeat.port (0 picks a free port; tests). */
+  heartbeatPort?: number;
   setupRetryMs?: number;
   verifyEveryMs?: number;
   resolve?: ResolveOptions;
+  /** EC2 API; null turns off everything that needs it (source/dest check, floating ENI, discovery). Default: built from the config. */
+  ec2?: Pick<EC2Client, 'send'> | null;
+  /** Auto Scaling API for lifecycle hooks; null: no hooks. Default: built from the config. */
+  autoScaling?: Pick<AutoScalingClient, 'send'> | null;
+  /** The lease store; null: no leader election. Default: built from the config. */
+  leaseStore?: LeaseStore | null;
+  /** Replaces DescribeInstances-based discovery in discover mode (tests). */
+  discoverPeers?: () => Promise<StaticPeer[]>;
 }
 
 export interface RunningAgent {
   readonly node: NodeId;
   /** The HTTP address actually bound (port 0 in the config picks one). */
   readonly http: { host: string; port: number };
+  /** The heartbeat UDP port actually bound. */
+  readonly heartbeatPort: number;
   readonly metrics: AgentMetrics;
   status(): AgentStatus;
-  /** A planned handover notice about this node (e.g. SIGTERM); it does not change the verdict. */
-  handover(cause: 'sigterm'): void;
-  /** Stops probes, heartbeats, the data plane checks and HTTP; leaves the data plane in place. Idempotent. */
+  /** Leader election (absent when there is no lease store). */
+  readonly leadership?: Leadership;
+  /**
+   * A planned handover notice about this node (SIGTERM, Spot, rebalance, lifecycle):
+   * it is recorded (not a verdict) and the node gives up the lease and stops campaigning.
+   */
+  handover(cause: HandoverCause, deadline?: number): Promise<void>;
+  /** Stops everything; leaves the data plane in place. Idempotent. */
   stop(): Promise<void>;
 }
 
 const systemClock: Clock = { now: () => Date.now() };
 
-async function identity(config: AgentConfig, imds: AgentDeps['imds'] & object): Promise<{ id: NodeId; zone?: string }> {
+async function identity(config: AgentConfig, imds: Pick<ImdsClient, 'get'>): Promise<{ id: NodeId; zone?: string }> {
   const id = config.node.id ?? (await imds.get('instance-id'))?.trim();
   if (!id) throw new Error('node.id is not set and IMDS has no instance-id');
   const zone = config.node.zone ?? (await imds.get('placement/availability-zone').catch(() => undefined))?.trim();
@@ -84,15 +112,24 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const metrics = createAgentMetrics();
   const me = await identity(config, imds);
   const log = (deps.logger ?? silentLogger).child({ node: me.id, ...(me.zone ? { zone: me.zone } : {}) });
+  const region = await regionOf(config, imds);
+  const net: NodeNetwork = await nodeNetwork(imds).catch(() => ({}));
+  const ec2 = deps.ec2 === undefined ? ec2Client(config, region) : deps.ec2;
+  const autoScaling = deps.autoScaling === undefined ? autoScalingClient(config, region) : deps.autoScaling;
+  const leaseStore = deps.leaseStore === undefined ? leaseStoreFor(config, region, clock) : deps.leaseStore;
 
   const tracker = createVerdictTracker(config.verdict);
   const targets = config.probe.targets.map(probeTarget);
   const obs = createObservations({ self: me.id, tracker, metrics, logger: log, clock, targets });
-  const peers = staticPeers(config);
-  if (config.peers.mode === 'discover') log.warn('peers_discovery_unavailable', { reason: 'peer discovery is not implemented; running without peers (use peers.mode static)' });
+  // Results this agent produced go out in heartbeats; received ones come back as signals.
+  const outbox = createSharedResultsOutbox(config.verdict.staleAfterMs);
+  const observeOwn = (s: Signal) => {
+    if (s.kind === 'probe') outbox.record(s);
+    obs.observe(s);
+  };
 
   const ownJobs = config.probe.targets.flatMap((t, i) => selfJobs(me.id, [targets[i]!], t.timeoutMs));
-  const supervisor: DataplaneSupervisor = createDataplaneSupervisor({
+  const supervisor = createDataplaneSupervisor({
     config: config.dataplane,
     runner,
     interfaces: () => imds.networkInterfaces(),
@@ -100,6 +137,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     logger: log,
     state: deps.state ?? fileStateStore(),
     probe: selfTestProbe(ownJobs, probe, clock),
+    ...(ec2 ? { prepare: ec2Prepare({ ec2, instanceId: me.id, config: config.ec2, logger: log }) } : {}),
     ...(deps.setupRetryMs !== undefined ? { retryMs: deps.setupRetryMs } : {}),
     ...(deps.verifyEveryMs !== undefined ? { verifyEveryMs: deps.verifyEveryMs } : {}),
     ...(deps.resolve ? { resolve: deps.resolve } : {}),
@@ -109,19 +147,73 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     },
   });
 
-  let heartbeat: HeartbeatEndpoint | undefined;
-  const schedulers: ProbeScheduler[] = [];
   const ownVerdict = () => obs.verdicts().find((v) => v.node === me.id)?.state ?? 'unknown';
+  const heartbeat = createHeartbeatEndpoint({
+    node: me.id,
+    bindAddress: deps.heartbeatBindAddress ?? '0.0.0.0',
+    port: deps.heartbeatPort ?? config.heartbeat.port,
+    peers: [],
+    clock,
+    verdict: ownVerdict,
+    onSignal: (s) => obs.observe(s),
+    sharedResults: (now) => outbox.current(now),
+    intervalMs: config.heartbeat.intervalMs,
+    missedIntervals: config.heartbeat.lostAfterMissed,
+  });
+
+  const scheduler = (jobs: ProbeJob[], wrap: (p: ProbeFn) => ProbeFn): ProbeScheduler =>
+    createProbeScheduler({
+      jobs,
+      clock,
+      intervalMs: config.probe.intervalMs,
+      onSignal: observeOwn,
+      probe: wrap(probe),
+      onError: (e, job) => log.error('probe_error', { target: job.target.name, vantage: job.vantage, error: e as Error }),
+    });
+  const ownScheduler = scheduler(ownJobs, (p) => obs.recordingErrors(p, me.id, 'self'));
+  const peerSet = createPeerSet({
+    runner,
+    heartbeat,
+    onLink: onLinkIn(net.subnetCidr),
+    logger: log,
+    probeThrough: (route) =>
+      scheduler(
+        config.probe.targets.flatMap((t, i) => throughPeerJobs(me.id, route, [targets[i]!], t.timeoutMs)),
+        (p) => obs.recordingErrors(p, route.peerId, `peer:${me.id}`),
+      ),
+  });
+
+  const leadership = leaseStore
+    ? createLeadership({
+        store: leaseStore,
+        self: me.id,
+        ttlMs: config.lease.ttlMs,
+        renewEveryMs: config.lease.renewEveryMs,
+        clock,
+        logger: log,
+        onChange: (leader) => metrics.leaseHolder.set(undefined, leader ? 1 : 0),
+      })
+    : undefined;
+
+  let handedOver = false;
+  const handover = async (cause: HandoverCause, deadline?: number) => {
+    obs.observe({ kind: 'planned-handover', node: me.id, cause, at: clock.now(), ...(deadline !== undefined ? { deadline } : {}) });
+    log.info('planned_handover', { cause, ...(deadline !== undefined ? { deadline } : {}) });
+    if (handedOver) return;
+    handedOver = true;
+    await leadership?.stepDown(cause);
+  };
 
   const status = (): AgentStatus => {
-    const hb = new Map((heartbeat?.peers() ?? []).map((p) => [p.node, p]));
+    const hb = new Map(heartbeat.peers().map((p) => [p.node, p]));
+    const lease = leadership?.lease();
     return {
       node: me,
       setup: supervisor.setup(),
       selfTest: supervisor.selfTest(),
       probes: obs.probes(),
       verdicts: obs.verdicts(),
-      peers: peers.map((p) => {
+      peers: peerSet.peers().map((p) => {
         const h = hb.get(p.id);
         return {
           id: p.id,
@@ -132,76 +224,73 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
           lost: h?.state === 'lost',
         };
       }),
-      lease: null,
+      lease: lease ? { holder: lease.holder, token: lease.token, expiresAt: lease.expiresAt, heldBySelf: leadership!.isLeader() } : leadership ? { holder: null, heldBySelf: false } : null,
     };
   };
 
+  // Peers: static ones once; discovered ones now and every refreshMs (a failed refresh keeps the last list).
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const vpcId = net.vpcId;
+  const peersConfig = config.peers;
+  const discover =
+    peersConfig.mode === 'static'
+      ? undefined
+      : (deps.discoverPeers ?? (ec2 && vpcId ? () => discoverPeers(ec2, { self: me.id, vpcId, tag: peersConfig.tag, heartbeatPort: config.heartbeat.port }) : undefined));
+  const refreshPeers = async () => {
+    if (!discover) return;
+    try {
+      await peerSet.update(await discover());
+      const vantages = 1 + peerSet.probedThrough().length;
+      if (vantages < config.verdict.minVantages)
+        log.warn('verdict_vantages_short', { vantages, minVantages: config.verdict.minVantages, effect: 'probes alone can never find this node unhealthy; see docs/agent.md "One NAT per subnet"' });
+    } catch (e) {
+      log.warn('peer_discovery_failed', { error: e as Error, keeping: peerSet.peers().map((p) => p.id) });
+    }
+  };
+  const scheduleRefresh = () => {
+    if (stopped || config.peers.mode !== 'discover') return;
+    refreshTimer = setTimeout(() => void refreshPeers().finally(scheduleRefresh), config.peers.refreshMs);
+  };
+  if (config.peers.mode === 'discover' && !discover) log.warn('peers_discovery_unavailable', { reason: 'no EC2 API or no VPC id from IMDS; running without peers' });
+
+  let awsSignals: AwsSignals | undefined;
   const http = createAgentHttpServer({ status: { status }, metrics: metrics.registry, logger: log });
   const stopAll = async () => {
-    await Promise.allSettled(schedulers.map((s) => s.stop()));
-    await Promise.allSettled([heartbeat?.stop(), supervisor.stop(), http.close()]);
+    stopped = true;
+    if (refreshTimer) clearTimeout(refreshTimer);
+    await Promise.allSettled([ownScheduler.stop(), peerSet.stop(), awsSignals?.stop(), leadership?.stop()]);
+    await Promise.allSettled([heartbeat.stop(), supervisor.stop(), http.close()]);
   };
 
   let bound: { host: string; port: number };
   try {
     const addr = await http.listen(config.http.listen.host, config.http.listen.port);
     bound = { host: addr.address, port: addr.port };
-    log.info('agent_starting', { peers: peers.map((p) => p.id), targets: targets.map((t) => t.name) });
+    log.info('agent_starting', { peers: config.peers.mode, targets: targets.map((t) => t.name), subnet: net.subnetCidr ?? null, leaseStore: leaseStore ? config.lease.store : null });
+    await heartbeat.start();
+    awsSignals = startAwsSignals({ config, imds, autoScaling, node: me.id, logger: log, supervisor, handover });
     await supervisor.start();
-
-    const scheduler = (jobs: ProbeJob[], wrap: (p: ProbeFn) => ProbeFn) =>
-      createProbeScheduler({
-        jobs,
-        clock,
-        intervalMs: config.probe.intervalMs,
-        onSignal: (s) => obs.observe(s),
-        probe: wrap(probe),
-        onError: (e, job) => log.error('probe_error', { target: job.target.name, vantage: job.vantage, error: e as Error }),
-      });
-    schedulers.push(scheduler(ownJobs, (p) => obs.recordingErrors(p, me.id, 'self')));
-
-    const routes = peerRoutes(peers);
-    if (routes.length) {
-      const r = await applyPeerRoutes(runner, routes);
-      if (!r.ok) log.error('peer_routes_failed', { reason: r.reason, effect: 'no probes through peers' });
-      else
-        for (const route of routes) {
-          const jobs = config.probe.targets.flatMap((t, i) => throughPeerJobs(me.id, route, [targets[i]!], t.timeoutMs));
-          schedulers.push(scheduler(jobs, (p) => obs.recordingErrors(p, route.peerId, `peer:${me.id}`)));
-        }
-    }
-    for (const s of schedulers) s.start();
-
-    if (peers.length) {
-      heartbeat = createHeartbeatEndpoint({
-        node: me.id,
-        bindAddress: deps.heartbeatBindAddress ?? '0.0.0.0',
-        port: config.heartbeat.port,
-        peers: heartbeatPeers(peers),
-        clock,
-        verdict: ownVerdict,
-        onSignal: (s) => obs.observe(s),
-        intervalMs: config.heartbeat.intervalMs,
-        missedIntervals: config.heartbeat.lostAfterMissed,
-      });
-      await heartbeat.start();
-    }
+    ownScheduler.start();
+    if (config.peers.mode === 'static') await peerSet.update(staticPeers(config));
+    else await refreshPeers();
+    scheduleRefresh();
+    leadership?.start();
   } catch (e) {
     await stopAll();
     throw e;
   }
-  log.info('agent_running', { http: `${bound.host}:${bound.port}`, setup: supervisor.setup().state, selfTest: supervisor.selfTest().state });
+  log.info('agent_running', { http: `${bound.host}:${bound.port}`, heartbeatPort: heartbeat.port(), setup: supervisor.setup().state, selfTest: supervisor.selfTest().state });
 
   let stopping: Promise<void> | undefined;
   return {
     node: me.id,
     http: bound,
+    heartbeatPort: heartbeat.port(),
     metrics,
     status,
-    handover(cause) {
-      obs.observe({ kind: 'planned-handover', node: me.id, cause, at: clock.now() });
-      log.info('planned_handover', { cause });
-    },
+    ...(leadership ? { leadership } : {}),
+    handover,
     stop() {
       stopping ??= stopAll().then(() => log.info('agent_stopped', {}));
       return stopping;

@@ -30,6 +30,8 @@ export interface DataplaneSupervisorOptions {
   clock: Clock;
   logger: Logger;
   state?: StateStore;
+  /** EC2-side steps before the kernel setup (source/dest check off, the floating ENI); a throw fails the setup attempt. */
+  prepare?: () => Promise<void>;
   /** A probe through this node, part of the self-test. */
   probe?: Probe;
   /** Wait before retrying a failed setup. Default 5 s. */
@@ -48,6 +50,8 @@ export interface DataplaneSupervisor {
   setup(): StepStatus;
   selfTest(): StepStatus;
   plan(): DataplanePlan | undefined;
+  /** Resolves true once setup and self-test have passed; false if `signal` aborts first. */
+  established(signal?: AbortSignal): Promise<boolean>;
 }
 
 export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): DataplaneSupervisor {
@@ -58,6 +62,7 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
   let testStatus: StepStatus = { state: 'pending', at: opts.clock.now() };
   let plan: DataplanePlan | undefined;
   let established = false;
+  const waiters = new Set<() => void>();
   let running = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let current: Promise<void> = Promise.resolve();
@@ -87,6 +92,7 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
   async function trySetup(): Promise<void> {
     set('setup', 'running');
     try {
+      await opts.prepare?.();
       plan = await buildPlan();
     } catch (e) {
       set('setup', 'failed', `setup failed: ${(e as Error).message}`);
@@ -107,6 +113,7 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
     }
     set('selfTest', 'passed');
     established = true;
+    for (const w of [...waiters]) w();
   }
 
   async function checkDrift(p: DataplanePlan): Promise<void> {
@@ -163,5 +170,20 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
     setup: () => ({ ...setupStatus }),
     selfTest: () => ({ ...testStatus }),
     plan: () => plan,
+    established(signal) {
+      if (established) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const done = (v: boolean) => {
+          waiters.delete(onPass);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(v);
+        };
+        const onPass = () => done(true);
+        const onAbort = () => done(false);
+        if (signal?.aborted) return resolve(false);
+        waiters.add(onPass);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    },
   };
 }

@@ -40,10 +40,12 @@ export function createObservations(opts: { self: NodeId; tracker: VerdictTracker
   return {
     observe(s) {
       if (s.kind === 'probe') {
-        // This agent's probes through a peer are labelled by the peer they went through.
-        const labels = { target: s.target, vantage: s.node === opts.self ? s.vantage : `peer:${s.node}` };
-        if (s.ok) opts.metrics.probeLatency.observe(labels, s.latencyMs / 1000);
-        else opts.metrics.probeFailures.inc(labels);
+        // Metrics count this agent's own probes only (not results shared by peers); its
+        // probes through a peer are labelled by the peer they went through.
+        const own = s.vantage === 'self' ? s.node === opts.self : s.vantage === `peer:${opts.self}`;
+        const labels = { target: s.target, vantage: s.vantage === 'self' ? 'self' : `peer:${s.node}` };
+        if (own && s.ok) opts.metrics.probeLatency.observe(labels, s.latencyMs / 1000);
+        else if (own) opts.metrics.probeFailures.inc(labels);
         const k = key(s.node, s.target, s.vantage);
         const error = s.ok ? undefined : (errors.get(k) ?? 'timeout');
         latest.set(k, {

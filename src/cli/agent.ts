@@ -67,17 +67,18 @@ export async function runAgentCli(argv: readonly string[], deps: AgentCliDeps = 
     logger.error('agent_start_failed', { error: e as Error });
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
+  const sig = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (s: NodeJS.Signals) => {
       signals.off('SIGINT', onSignal);
       signals.off('SIGTERM', onSignal);
-      logger.info('agent_signal', { signal: sig });
-      if (sig === 'SIGTERM') agent.handover('sigterm');
-      resolve();
+      resolve(s);
     };
     signals.once('SIGINT', onSignal);
     signals.once('SIGTERM', onSignal);
   });
+  logger.info('agent_signal', { signal: sig });
+  // SIGTERM (shutdown, systemd stop) is a planned handover: give the lease up first.
+  if (sig === 'SIGTERM') await agent.handover('sigterm');
   await agent.stop();
   return 0;
 }

@@ -14,6 +14,7 @@ import {
   type RpFilter,
 } from '../dataplane/config.js';
 import { requiredTargets, verdictPolicySchema } from '../domain/verdict/policy.js';
+import { awsNodeConfigSchema } from './aws-node-config.js';
 import { loadConfigFile, parseConfigText } from './load-file.js';
 
 export const AGENT_DEFAULTS = {
@@ -29,6 +30,7 @@ export const AGENT_DEFAULTS = {
   leaseTtlMs: 6_000,
   leaseRenewEveryMs: 2_000,
   peerRefreshMs: 30_000,
+  peerTag: 'natkeeper:role=nat',
   httpListen: '127.0.0.1:9469',
   logLevel: 'info',
 } as const;
@@ -138,8 +140,15 @@ const peersSchema = z.discriminatedUnion(
     z.strictObject({ mode: z.literal('static'), nodes: z.array(staticPeer).min(1, 'expected at least one peer') }),
     z.strictObject({
       mode: z.literal('discover'),
-      /** Auto Scaling group whose other instances are the peers. Default: this instance's own group (its aws:autoscaling:groupName tag). */
-      autoScalingGroup: z.string().min(1).optional(),
+      /**
+       * The tag, KEY=VALUE, that marks NAT instances: the other pending or running instances
+       * in this VPC with it are the peers (all zones, so a zone with one NAT still has peers
+       * to exchange heartbeats and results with). Default natkeeper:role=nat.
+       */
+      tag: z
+        .string()
+        .regex(/^[^=]{1,128}=.{0,256}$/, { error: 'expected KEY=VALUE, e.g. natkeeper:role=nat' })
+        .default(AGENT_DEFAULTS.peerTag),
       /** How often the peer list is refreshed. Default 30 s. */
       refreshMs: ms(1_000, 3_600_000).default(AGENT_DEFAULTS.peerRefreshMs),
     }),
@@ -274,11 +283,13 @@ export const agentConfigSchema = z
     endpoints: z.strictObject({ ec2: httpUrl().optional(), autoscaling: httpUrl().optional(), dynamodb: httpUrl().optional() }).prefault({}),
     probe: probeSchema.prefault({}),
     heartbeat: heartbeatSchema.prefault({}),
-    /** Default: discovered from this instance's Auto Scaling group. */
+    /** Default: discovered, the instances of this VPC tagged natkeeper:role=nat. */
     peers: peersSchema.prefault({ mode: 'discover' }),
     /** The verdict policy (src/domain/verdict/policy.ts); every field has its default. */
     verdict: verdictPolicySchema.prefault({}),
     dataplane: dataplaneSchema.prefault({}),
+    /** What the agent does to its own instance through the EC2 API (src/config/aws-node-config.ts). */
+    ec2: awsNodeConfigSchema.prefault({}),
     imds: z
       .strictObject({
         /** Default http://169.254.169.254. */

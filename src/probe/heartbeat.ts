@@ -5,18 +5,25 @@
 // dropped. A peer that was heard from and then stays silent for `missedIntervals`
 // intervals yields one heartbeat-lost signal (a signal only, never a verdict); the
 // next datagram from it yields heartbeat-received again.
+//
+// A heartbeat may also carry the sender's latest probe results (shared-results.ts), so
+// every agent sees each node from every vantage point.
 
 import dgram from 'node:dgram';
 import { z } from 'zod';
 import type { Clock } from '../domain/clock.js';
-import type { HeartbeatLostSignal, HeartbeatReceivedSignal, NodeId } from '../domain/signals.js';
+import type { HeartbeatLostSignal, HeartbeatReceivedSignal, NodeId, ProbeResultSignal } from '../domain/signals.js';
 import type { VerdictState } from '../domain/verdict/index.js';
 import { globalTimers, type Timers } from './scheduler.js';
+import { createSharedResultsInbox, sharedResultsSchema, type SharedResult, type SharedResultsInbox } from './shared-results.js';
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 100;
 export const DEFAULT_HEARTBEAT_MISSED_INTERVALS = 5;
-/** Larger datagrams are dropped unparsed. */
-export const MAX_HEARTBEAT_BYTES = 512;
+/**
+ * Larger datagrams are dropped unparsed. A result is ~70 bytes: 3 targets × 4 vantages
+ * stay under 1 KB, far below a VPC's 9001-byte MTU; the cap allows larger groups.
+ */
+export const MAX_HEARTBEAT_BYTES = 16_384;
 
 const VERDICT_STATES = ['unknown', 'healthy', 'unhealthy', 'internet-unreachable'] as const satisfies readonly VerdictState[];
 
@@ -26,13 +33,15 @@ export const heartbeatMessageSchema = z
     seq: z.number().int().nonnegative(),
     verdict: z.enum(VERDICT_STATES),
     sentAt: z.number().finite(),
+    probes: sharedResultsSchema.optional(),
   })
   .strict();
 
 export type HeartbeatMessage = z.output<typeof heartbeatMessageSchema>;
 
 export function encodeHeartbeat(m: HeartbeatMessage): Buffer {
-  return Buffer.from(JSON.stringify({ node: m.node, seq: m.seq, verdict: m.verdict, sentAt: m.sentAt }));
+  const probes = m.probes?.length ? { probes: m.probes } : {};
+  return Buffer.from(JSON.stringify({ node: m.node, seq: m.seq, verdict: m.verdict, sentAt: m.sentAt, ...probes }));
 }
 
 /** The message, or undefined for anything that is not a valid heartbeat. Never throws. */
@@ -54,6 +63,8 @@ export interface HeartbeatPeer {
   port: number;
 }
 
+export type HeartbeatSignal = HeartbeatReceivedSignal | HeartbeatLostSignal | ProbeResultSignal;
+
 export interface HeartbeatOptions {
   node: NodeId;
   /** Address to bind; e.g. the node's private IP (127.0.0.1 in tests). */
@@ -64,7 +75,9 @@ export interface HeartbeatOptions {
   clock: Clock;
   /** The node's latest verdict, read at each send. */
   verdict: () => VerdictState;
-  onSignal: (s: HeartbeatReceivedSignal | HeartbeatLostSignal) => void;
+  onSignal: (s: HeartbeatSignal) => void;
+  /** This node's own latest probe results, sent in every heartbeat; peers' arrive as probe signals. */
+  sharedResults?: (now: number) => SharedResult[];
   intervalMs?: number;
   /** Missed intervals before heartbeat-lost; default DEFAULT_HEARTBEAT_MISSED_INTERVALS. */
   missedIntervals?: number;
@@ -79,6 +92,10 @@ export interface HeartbeatStats {
   malformed: number;
   /** Valid shape, but from a node that is not a configured peer (or from ourselves). */
   unknownPeer: number;
+  /** Shared probe results taken as signals. */
+  sharedTaken: number;
+  /** Shared probe results refused: not first-hand from their sender. */
+  sharedRejected: number;
 }
 
 export interface PeerHeartbeatState {
@@ -96,6 +113,8 @@ export interface HeartbeatEndpoint {
   port(): number;
   stats(): HeartbeatStats;
   peers(): PeerHeartbeatState[];
+  /** Replaces the peer list (discovery): new peers start never-seen, departed ones are forgotten. */
+  setPeers(next: readonly HeartbeatPeer[]): void;
 }
 
 export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoint {
@@ -105,15 +124,17 @@ export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoi
   if (!Number.isInteger(missed) || missed < 1) throw new RangeError(`missedIntervals: expected an integer >= 1, got ${missed}`);
   const timers = opts.timers ?? globalTimers;
 
-  const stats: HeartbeatStats = { sent: 0, sendErrors: 0, received: 0, malformed: 0, unknownPeer: 0 };
-  const state = new Map<NodeId, PeerHeartbeatState>(opts.peers.map((p) => [p.node, { node: p.node, state: 'never-seen' }]));
+  const stats: HeartbeatStats = { sent: 0, sendErrors: 0, received: 0, malformed: 0, unknownPeer: 0, sharedTaken: 0, sharedRejected: 0 };
+  const inboxes = new Map<NodeId, SharedResultsInbox>();
+  let peers: readonly HeartbeatPeer[] = [...opts.peers];
+  const state = new Map<NodeId, PeerHeartbeatState>(peers.map((p) => [p.node, { node: p.node, state: 'never-seen' }]));
   let socket: dgram.Socket | undefined;
   let timer: unknown;
   let seq = 0;
   let boundPort = 0;
   let running = false;
 
-  const emit = (s: HeartbeatReceivedSignal | HeartbeatLostSignal) => {
+  const emit = (s: HeartbeatSignal) => {
     try {
       opts.onSignal(s);
     } catch {
@@ -139,12 +160,22 @@ export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoi
     peer.lastReceivedAt = at;
     peer.lastVerdict = m.verdict;
     emit({ kind: 'heartbeat-received', from: m.node, seq: m.seq, at });
+    if (m.probes?.length) {
+      let inbox = inboxes.get(m.node);
+      if (!inbox) inboxes.set(m.node, (inbox = createSharedResultsInbox(m.node)));
+      const { signals, rejected } = inbox.accept(m.probes, m.sentAt, at);
+      stats.sharedTaken += signals.length;
+      stats.sharedRejected += rejected;
+      for (const s of signals) emit(s);
+    }
   };
 
   const tick = () => {
     if (!running || !socket) return;
-    const msg = encodeHeartbeat({ node: opts.node, seq: seq++, verdict: opts.verdict(), sentAt: opts.clock.now() });
-    for (const p of opts.peers) {
+    const sentAt = opts.clock.now();
+    const probes = opts.sharedResults?.(sentAt);
+    const msg = encodeHeartbeat({ node: opts.node, seq: seq++, verdict: opts.verdict(), sentAt, ...(probes ? { probes } : {}) });
+    for (const p of peers) {
       socket.send(msg, p.port, p.address, (err) => {
         if (err) stats.sendErrors++;
         else stats.sent++;
@@ -196,5 +227,15 @@ export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoi
     port: () => boundPort,
     stats: () => ({ ...stats }),
     peers: () => [...state.values()].map((p) => ({ ...p })),
+    setPeers(next) {
+      peers = [...next];
+      const keep = new Set(peers.map((p) => p.node));
+      for (const node of [...state.keys()]) {
+        if (keep.has(node)) continue;
+        state.delete(node);
+        inboxes.delete(node);
+      }
+      for (const p of peers) if (!state.has(p.node)) state.set(p.node, { node: p.node, state: 'never-seen' });
+    },
   };
 }

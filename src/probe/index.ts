@@ -5,3 +5,4 @@ export * from './scheduler.js';
 export * from './peer-route.js';
 export * from './heartbeat.js';
 export * from './jobs.js';
+export * from './shared-results.js';

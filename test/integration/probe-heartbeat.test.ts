@@ -1,7 +1,7 @@
 // Two heartbeat endpoints on 127.0.0.1 (different ports): only loopback traffic.
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HeartbeatLostSignal, HeartbeatReceivedSignal } from '../../src/domain/signals.js';
+import type { HeartbeatLostSignal, HeartbeatReceivedSignal, ProbeResultSignal } from '../../src/domain/signals.js';
 import { systemClock } from '../../src/lease/clock.js';
 import { createHeartbeatEndpoint, decodeHeartbeat, encodeHeartbeat, type HeartbeatEndpoint } from '../../src/probe/heartbeat.js';
 
@@ -31,11 +31,11 @@ async function pair() {
   const sigB: HbSignal[] = [];
   const a = createHeartbeatEndpoint({
     node: 'i-a', bindAddress: HOST, port: pa!, peers: [{ node: 'i-b', address: HOST, port: pb! }],
-    clock: systemClock, verdict: () => 'healthy', onSignal: (s) => sigA.push(s), intervalMs: INTERVAL, missedIntervals: MISSED,
+    clock: systemClock, verdict: () => 'healthy', onSignal: (s) => { if (s.kind !== 'probe') sigA.push(s); }, intervalMs: INTERVAL, missedIntervals: MISSED,
   });
   const b = createHeartbeatEndpoint({
     node: 'i-b', bindAddress: HOST, port: pb!, peers: [{ node: 'i-a', address: HOST, port: pa! }],
-    clock: systemClock, verdict: () => 'unknown', onSignal: (s) => sigB.push(s), intervalMs: INTERVAL, missedIntervals: MISSED,
+    clock: systemClock, verdict: () => 'unknown', onSignal: (s) => { if (s.kind !== 'probe') sigB.push(s); }, intervalMs: INTERVAL, missedIntervals: MISSED,
   });
   const eps: HeartbeatEndpoint[] = [a, b];
   cleanups.push(() => Promise.all(eps.map((e) => e.stop())).then(() => undefined));
@@ -81,7 +81,7 @@ describe('heartbeats on loopback', () => {
     const sigA: HbSignal[] = [];
     const a = createHeartbeatEndpoint({
       node: 'i-a', bindAddress: HOST, port: pa!, peers: [{ node: 'i-b', address: HOST, port: pb! }],
-      clock: systemClock, verdict: () => 'healthy', onSignal: (s) => sigA.push(s), intervalMs: INTERVAL, missedIntervals: MISSED,
+      clock: systemClock, verdict: () => 'healthy', onSignal: (s) => { if (s.kind !== 'probe') sigA.push(s); }, intervalMs: INTERVAL, missedIntervals: MISSED,
     });
     const mkB = () => createHeartbeatEndpoint({
       node: 'i-b', bindAddress: HOST, port: pb!, peers: [{ node: 'i-a', address: HOST, port: pa! }],
@@ -112,7 +112,7 @@ describe('heartbeats on loopback', () => {
       Buffer.from('{"node":"i-b","seq":1,"verdict":"healthy","sentAt":1,"extra":true}'),
       Buffer.from('[]'),
       Buffer.from('null'),
-      Buffer.alloc(600, 0x7b),
+      Buffer.alloc(17_000, 0x7b),
       Buffer.from([0xff, 0xfe, 0x00, 0x01]),
     ];
     for (const g of garbage) await new Promise<void>((r, j) => sender.send(g, pa, HOST, (e) => (e ? j(e) : r())));
@@ -133,5 +133,33 @@ describe('heartbeat codec', () => {
     expect(buf.toString()).toBe('{"node":"i-a","seq":7,"verdict":"healthy","sentAt":1700000000000}');
     expect(decodeHeartbeat(buf)).toEqual(m);
     expect(decodeHeartbeat(Buffer.alloc(0))).toBeUndefined();
+  });
+});
+
+describe('shared probe results over heartbeats', () => {
+  it('each endpoint receives the other’s first-hand results once, as probe signals; setPeers changes who is heard', async () => {
+    const [pa, pb] = await freePorts(2);
+    const got: ProbeResultSignal[] = [];
+    const start = Date.now();
+    const a = createHeartbeatEndpoint({
+      node: 'i-a', bindAddress: HOST, port: pa!, peers: [{ node: 'i-b', address: HOST, port: pb! }],
+      clock: systemClock, verdict: () => 'healthy', onSignal: (s) => { if (s.kind === 'probe') got.push(s); }, intervalMs: INTERVAL,
+    });
+    const b = createHeartbeatEndpoint({
+      node: 'i-b', bindAddress: HOST, port: pb!, peers: [{ node: 'i-a', address: HOST, port: pa! }],
+      clock: systemClock, verdict: () => 'healthy', onSignal: () => undefined, intervalMs: INTERVAL,
+      sharedResults: () => [['i-b', 'echo', 'self', 1, 3, start], ['i-a', 'echo', 'peer:i-b', 0, 500, start], ['i-a', 'echo', 'self', 1, 3, start]],
+    });
+    cleanups.push(() => a.stop(), () => b.stop());
+    await a.start();
+    await b.start();
+    await expect.poll(() => a.stats().received, { timeout: 3_000 }).toBeGreaterThanOrEqual(3);
+    expect(got.map((s) => `${s.node} ${s.vantage} ${s.ok}`)).toEqual(['i-b self true', 'i-a peer:i-b false']);
+    expect(a.stats().sharedTaken).toBe(2);
+    expect(a.stats().sharedRejected).toBeGreaterThanOrEqual(3);
+    a.setPeers([]);
+    expect(a.peers()).toEqual([]);
+    const unknownBefore = a.stats().unknownPeer;
+    await expect.poll(() => a.stats().unknownPeer, { timeout: 3_000 }).toBeGreaterThan(unknownBefore);
   });
 });

@@ -92,7 +92,7 @@ function config(extra = '') {
 
 const running: RunningAgent[] = [];
 async function start(cfg = config(), deps: AgentDeps = {}) {
-  const a = await startAgent(cfg, { runner: fakeKernel().runner, imds: fakeImds('i-aaaa'), probe: okProbe, state: memoryStateStore(), verifyEveryMs: 20, setupRetryMs: 50, resolve: { attempts: 2, delayMs: 5 }, heartbeatBindAddress: '127.0.0.1', ...deps });
+  const a = await startAgent(cfg, { runner: fakeKernel().runner, imds: fakeImds('i-aaaa'), probe: okProbe, state: memoryStateStore(), verifyEveryMs: 20, setupRetryMs: 50, resolve: { attempts: 2, delayMs: 5 }, heartbeatBindAddress: '127.0.0.1', heartbeatPort: 0, ec2: null, autoScaling: null, leaseStore: null, ...deps });
   running.push(a);
   return a;
 }
@@ -135,7 +135,7 @@ describe('natkeeper agent CLI', () => {
       const done = runAgentCli(['--config', file, '--state-file', join(dir, 'state.json')], {
         signals,
         logWrite: (l) => lines.push(l),
-        agentDeps: { runner: fakeKernel().runner, imds: fakeImds('i-cli'), probe: okProbe, resolve: { attempts: 1, delayMs: 1 } },
+        agentDeps: { runner: fakeKernel().runner, imds: fakeImds('i-cli'), probe: okProbe, resolve: { attempts: 1, delayMs: 1 }, ec2: null, autoScaling: null, leaseStore: null, heartbeatPort: 0 },
       });
       await until(() => (lines.some((l) => l.includes('"agent_running"')) ? true : undefined));
       (signals as unknown as InstanceType<typeof EventEmitter>).emit('SIGTERM', 'SIGTERM');
@@ -205,18 +205,47 @@ describe('agent daemon', () => {
     // Probes through i-bbbb (from a's source-port range) fail: i-bbbb is a hung NAT.
     const throughBFails: ProbeFn = async (_t, o) => (o.localPort !== undefined ? { ok: false, latencyMs: 50, error: 'ECONNREFUSED' } : { ok: true, latencyMs: 2 });
     const k = fakeKernel();
-    const a = await start(cfg('i-bbbb', base, base + 1), { runner: k.runner, probe: throughBFails });
-    const b = await start(cfg('i-aaaa', base + 1, base), { imds: fakeImds('i-bbbb') });
+    const a = await start(cfg('i-bbbb', base, base + 1), { runner: k.runner, probe: throughBFails, heartbeatPort: base });
+    const b = await start(cfg('i-aaaa', base + 1, base), { imds: fakeImds('i-bbbb'), heartbeatPort: base + 1 });
     expect(k.calls.some((c) => c.startsWith('ip rule add priority 1000 fwmark 0x4e4b0001/0xffffffff lookup 201'))).toBe(true);
     const s = await until(() => {
       const s = a.status();
       return s.verdicts.find((v) => v.node === 'i-bbbb')?.state === 'unhealthy' && s.peers[0]?.lastHeartbeatAt !== undefined ? s : undefined;
     });
     expect(s.verdicts.find((v) => v.node === 'i-aaaa')?.state).not.toBe('unhealthy');
-    const through = s.probes.filter((p) => (p as { node?: string }).node === 'i-bbbb');
+    const through = s.probes.filter((p) => (p as { node?: string }).node === 'i-bbbb' && p.vantage === 'peer:i-aaaa');
     expect(through).toHaveLength(3);
     expect(through[0]).toMatchObject({ vantage: 'peer:i-aaaa', ok: false, error: 'ECONNREFUSED' });
     expect((await get(a, '/metrics')).body).toMatch(/natkeeper_probe_failures_total\{target="tcp:127.0.9.1:7",vantage="peer:i-bbbb"\} [1-9]/);
     await until(() => (b.status().peers[0]?.seq !== undefined ? true : undefined));
+  });
+
+  it('shared results give both agents both vantages: a hung b is unhealthy in a’s and b’s verdicts at minVantages 2', async () => {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const cfg = (peer: string, own: number, theirs: number) =>
+      parseAgentConfig(
+        `probe:\n  intervalMs: 20\n  ${TARGETS}\nverdict: { minStableMs: 100, minVantages: 2 }\nhttp: { listen: "127.0.0.1:0" }\n` +
+          `heartbeat: { port: ${own}, intervalMs: 20 }\npeers: { mode: static, nodes: [{ id: ${peer}, address: 127.0.0.1, heartbeatPort: ${theirs} }] }\n`,
+      );
+    // a: its own probes pass, its probes through b fail. b: every probe of its own fails,
+    // its probes through a pass. Each agent alone sees b failing from one vantage only.
+    const aProbe: ProbeFn = async (_t, o) => (o.localPort !== undefined || o.mark !== undefined ? { ok: false, latencyMs: 50, error: 'timeout' } : { ok: true, latencyMs: 2 });
+    const bProbe: ProbeFn = async (_t, o) => (o.localPort !== undefined || o.mark !== undefined ? { ok: true, latencyMs: 2 } : { ok: false, latencyMs: 50, error: 'timeout' });
+    const a = await start(cfg('i-bbbb', base, base + 1), { probe: aProbe, heartbeatPort: base });
+    const b = await start(cfg('i-aaaa', base + 1, base), { imds: fakeImds('i-bbbb'), probe: bProbe, heartbeatPort: base + 1 });
+    for (const agent of [a, b]) {
+      const s = await until(() => {
+        const s = agent.status();
+        return s.verdicts.find((v) => v.node === 'i-bbbb')?.state === 'unhealthy' ? s : undefined;
+      });
+      expect(s.verdicts.find((v) => v.node === 'i-aaaa')?.state).not.toBe('unhealthy');
+      const aboutB = s.probes.filter((p) => (p as { node?: string }).node === 'i-bbbb');
+      expect(new Set(aboutB.map((p) => p.vantage))).toEqual(new Set(['self', 'peer:i-aaaa']));
+    }
+    // Metrics count only each agent's own probes: a never probed b's "self" vantage.
+    const metrics = (await get(a, '/metrics')).body;
+    expect(metrics).not.toMatch(/vantage="peer:i-bbbb"\} 0\n[\s\S]*natkeeper_probe_latency_seconds_count\{target="[^"]+",vantage="self"\} 0/);
+    expect(metrics).toMatch(/natkeeper_probe_failures_total\{target="tcp:127.0.9.1:7",vantage="peer:i-bbbb"\} [1-9]/);
+    expect(metrics).not.toMatch(/natkeeper_probe_failures_total\{target="tcp:127.0.9.1:7",vantage="self"\} [1-9]/);
   });
 });

@@ -35,6 +35,22 @@ export function targetLifecycleState(group: AutoScalingGroup, instanceId: string
   return member.lifecycleState.startsWith('Terminat') ? 'Terminated' : 'InService';
 }
 
+/** The role name of the lab's instance profile. */
+export const LAB_ROLE_NAME = 'natkeeper-lab-instance';
+
+/** IMDS's credentials document: valid for 6 hours from `now`, as EC2 rotates them. */
+export function labRoleCredentials(now: number) {
+  return {
+    Code: 'Success',
+    LastUpdated: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    Type: 'AWS-HMAC',
+    AccessKeyId: 'ASIALABINSTANCEROLE01',
+    SecretAccessKey: 'lab-secret-access-key-not-checked',
+    Token: 'lab-session-token',
+    Expiration: new Date(now + 6 * 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}
+
 export function createImdsHandler(opts: ImdsOptions): ImdsHandler {
   const { store, notices } = opts;
   const tokens = new Map<string, { instanceId: string; expiresAt: number }>();
@@ -84,6 +100,9 @@ export function createImdsHandler(opts: ImdsOptions): ImdsHandler {
       'instance-type': inst.instanceType,
       network: { interfaces: { macs } },
       placement: { 'availability-zone': inst.availabilityZone, region: store.region },
+      // The instance profile's role credentials, as the SDK's default chain reads them. The
+      // lab's APIs do not check signatures; these only let a real SDK sign its requests.
+      iam: { 'security-credentials': { [LAB_ROLE_NAME]: JSON.stringify(labRoleCredentials(Date.now())) } },
     };
     if (primary) {
       tree['local-ipv4'] = primary.privateIpAddress;
