@@ -38,6 +38,7 @@ import { ec2Prepare } from './node-prepare.js';
 import { createObservations } from './observations.js';
 import { discoverPeers } from './peer-discovery.js';
 import { createPeerSet } from './peer-set.js';
+import { createPeerStateWatch } from './peer-state-watch.js';
 import { probeTarget, staticPeers, type StaticPeer } from './peers.js';
 import type { AgentStatus } from './status.js';
 
@@ -148,6 +149,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   });
 
   const ownVerdict = () => obs.verdicts().find((v) => v.node === me.id)?.state ?? 'unknown';
+  const peerStates = ec2 ? createPeerStateWatch({ ec2, clock, logger: log, onSignal: (s) => obs.observe(s) }) : undefined;
   const heartbeat = createHeartbeatEndpoint({
     node: me.id,
     bindAddress: deps.heartbeatBindAddress ?? '0.0.0.0',
@@ -155,7 +157,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     peers: [],
     clock,
     verdict: ownVerdict,
-    onSignal: (s) => obs.observe(s),
+    onSignal: (s) => {
+      obs.observe(s);
+      if (s.kind === 'heartbeat-lost') peerStates?.lost(s.from);
+      else if (s.kind === 'heartbeat-received') peerStates?.heard(s.from);
+    },
     sharedResults: (now) => outbox.current(now),
     intervalMs: config.heartbeat.intervalMs,
     missedIntervals: config.heartbeat.lostAfterMissed,
@@ -259,7 +265,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const stopAll = async () => {
     stopped = true;
     if (refreshTimer) clearTimeout(refreshTimer);
-    await Promise.allSettled([ownScheduler.stop(), peerSet.stop(), awsSignals?.stop(), leadership?.stop()]);
+    await Promise.allSettled([ownScheduler.stop(), peerSet.stop(), awsSignals?.stop(), leadership?.stop(), peerStates?.stop()]);
     await Promise.allSettled([heartbeat.stop(), supervisor.stop(), http.close()]);
   };
 
