@@ -19,12 +19,12 @@ import {
   type EC2Client,
   type NetworkInterface,
 } from '@aws-sdk/client-ec2';
-import pRetry from 'p-retry';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../lease/clock.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
-import { isRetryableAwsError, type LifecycleRetryOptions } from './lifecycle.js';
+import type { LifecycleRetryOptions } from './lifecycle.js';
+import { withAwsRetry } from './retry.js';
 
 export const NODE_SETUP_DEFAULTS = {
   deviceIndex: 1,
@@ -126,7 +126,7 @@ export async function ensureFloatingEni(ec2: Ec2, instanceId: string, opts: Floa
   const att = (await describeEni(ec2, eniId, opts)).Attachment;
 
   if (att?.InstanceId === instanceId && (att.Status === 'attached' || att.Status === 'attaching')) {
-    if (att.Status === 'attaching') await waitFor(ec2, eniId, opts, 'attached', attachedHere);
+    if (att.Status === 'attaching') await waitForEni(ec2, eniId, opts, 'attached', attachedHere);
     return { action: 'already-attached', eniId, deviceIndex: att.DeviceIndex };
   }
 
@@ -148,7 +148,7 @@ export async function ensureFloatingEni(ec2: Ec2, instanceId: string, opts: Floa
     log.info('ec2.floating-eni-detached', { fromInstance });
   }
   // Detached from elsewhere just now, or still detaching from this instance (a previous run's leftovers).
-  if (att !== undefined) await waitFor(ec2, eniId, opts, 'available', (e) => e.Status === 'available' && e.Attachment === undefined);
+  if (att !== undefined) await waitForEni(ec2, eniId, opts, 'available', (e) => e.Status === 'available' && e.Attachment === undefined);
 
   try {
     await call(opts, () => ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eniId, InstanceId: instanceId, DeviceIndex: deviceIndex })));
@@ -157,7 +157,7 @@ export async function ensureFloatingEni(ec2: Ec2, instanceId: string, opts: Floa
     const mine = (err as { name?: string }).name === 'InvalidNetworkInterface.InUse' && (await describeEni(ec2, eniId, opts)).Attachment?.InstanceId === instanceId;
     if (!mine) throw err;
   }
-  await waitFor(ec2, eniId, opts, 'attached', attachedHere);
+  await waitForEni(ec2, eniId, opts, 'attached', attachedHere);
   log.info('ec2.floating-eni-attached', { deviceIndex, ...(fromInstance ? { fromInstance } : {}) });
   return fromInstance ? { action: 'moved', eniId, deviceIndex, fromInstance } : { action: 'attached', eniId, deviceIndex };
 }
@@ -185,7 +185,8 @@ function stateOf(e: NetworkInterface): string {
   return a ? `${e.Status ?? 'unknown'}, ${a.Status ?? 'unknown'} on ${a.InstanceId ?? 'unknown instance'}` : (e.Status ?? 'unknown');
 }
 
-async function waitFor(
+/** Polls the ENI until `done` holds; a NodeSetupError naming the ENI and its state after attachTimeoutMs. */
+export async function waitForEni(
   ec2: Ec2,
   eniId: string,
   opts: NodeSetupOptions,
@@ -208,15 +209,5 @@ async function waitFor(
 }
 
 function call<T>(opts: NodeSetupOptions, fn: () => Promise<T>): Promise<T> {
-  const r = opts.retry ?? {};
-  return pRetry(fn, {
-    retries: r.retries ?? 6,
-    minTimeout: r.minTimeoutMs ?? 200,
-    maxTimeout: r.maxTimeoutMs ?? 5000,
-    randomize: true,
-    shouldRetry: ({ error }) => isRetryableAwsError(error),
-    onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-      if (isRetryableAwsError(error)) (opts.log ?? silentLogger).warn('ec2.api-retry', { attempt: attemptNumber, retriesLeft, error });
-    },
-  });
+  return withAwsRetry(fn, { ...(opts.retry ? { retry: opts.retry } : {}), ...(opts.log ? { log: opts.log } : {}) });
 }

@@ -22,8 +22,8 @@ export const TAGS = { role: 'natkeeper:role', zone: 'natkeeper:zone', floating: 
 
 export interface ObserveConfig {
   vpcId: string;
-  /** Zone names (the natkeeper:zone tag values), in order. */
-  zones: readonly string[];
+  /** Zone names (the natkeeper:zone tag values); default: every value found on the tagged tables, NATs and floating ENIs. */
+  zones?: readonly string[];
   /** Per zone: a managed NAT Gateway of last resort. */
   fallbackNatGatewayIds?: Readonly<Record<string, string>>;
   /** Device index of the floating ENI on a NAT. Default 1. */
@@ -55,10 +55,15 @@ export async function observeVpc(ec2: Ec2, c: ObserveConfig): Promise<ObservedVp
     all((t) => ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [vpc, { Name: 'tag-key', Values: [TAGS.floating] }], ...paged(t) })), (p) => p.NetworkInterfaces),
     all((t) => ec2.send(new DescribeRouteTablesCommand({ Filters: [vpc, { Name: 'tag-key', Values: [TAGS.zone] }], ...paged(t) })), (p) => p.RouteTables),
   ]);
+  const zones =
+    c.zones ??
+    [...new Set([...tables.map((t) => tagOf(t.Tags, TAGS.zone)), ...instances.map((i) => tagOf(i.Tags, TAGS.zone)), ...enis.map((e) => tagOf(e.TagSet, TAGS.floating))])]
+      .filter((z): z is string => z !== undefined)
+      .sort();
   return {
-    zones: c.zones.map((name) => zoneOf(name, enis, c)),
-    nodes: instances.flatMap((i) => nodeOf(i, c.zones)),
-    routeTables: tables.flatMap((t) => tableOf(t, c.zones)),
+    zones: zones.map((name) => zoneOf(name, enis, c)),
+    nodes: instances.flatMap((i) => nodeOf(i, zones)),
+    routeTables: tables.flatMap((t) => tableOf(t, zones)),
   };
 }
 
