@@ -31,10 +31,12 @@ import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { createAgentMetrics, type AgentMetrics } from '../telemetry/metrics-agent.js';
 import { startAwsSignals, type AwsSignals } from './aws-signals.js';
 import { createDataplaneSupervisor } from './dataplane-supervisor.js';
+import { createAgentController } from './agent-controller.js';
 import { createAgentHttpServer } from './http-server.js';
 import { createLeadership, type Leadership } from './leadership.js';
 import { autoScalingClient, ec2Client, leaseStoreFor, nodeNetwork, onLinkIn, regionOf, type NodeNetwork } from './node-aws.js';
 import { ec2Prepare } from './node-prepare.js';
+import { waitUntilDrained } from './drain.js';
 import { createObservations } from './observations.js';
 import { discoverPeers } from './peer-discovery.js';
 import { createPeerSet } from './peer-set.js';
@@ -64,6 +66,8 @@ export interface AgentDeps {
   autoScaling?: Pick<AutoScalingClient, 'send'> | null;
   /** The lease store; null: no leader election. Default: built from the config. */
   leaseStore?: LeaseStore | null;
+  /** Bound on waiting for egress to move away after a planned handover. Default 20 s. */
+  drainTimeoutMs?: number;
   /** Replaces DescribeInstances-based discovery in discover mode (tests). */
   discoverPeers?: () => Promise<StaticPeer[]>;
 }
@@ -79,8 +83,9 @@ export interface RunningAgent {
   /** Leader election (absent when there is no lease store). */
   readonly leadership?: Leadership;
   /**
-   * A planned handover notice about this node (SIGTERM, Spot, rebalance, lifecycle):
-   * it is recorded (not a verdict) and the node gives up the lease and stops campaigning.
+   * A planned handover notice about this node (SIGTERM, Spot, rebalance, lifecycle): it is
+   * recorded (not a verdict) and announced in heartbeats; the node gives up the lease, stops
+   * campaigning, and resolves once nothing routes through it any more (or after the bound).
    */
   handover(cause: HandoverCause, deadline?: number): Promise<void>;
   /** Stops everything; leaves the data plane in place. Idempotent. */
@@ -121,7 +126,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   const tracker = createVerdictTracker(config.verdict);
   const targets = config.probe.targets.map(probeTarget);
-  const obs = createObservations({ self: me.id, tracker, metrics, logger: log, clock, targets });
+  // The controller (while this node leads) wakes on every verdict transition and heartbeat loss.
+  let wakeController = (_reason: string) => {};
+  const obs = createObservations({ self: me.id, tracker, metrics, logger: log, clock, targets, onTransition: (t) => wakeController(`${t.node} ${t.from} → ${t.to}`) });
   // Results this agent produced go out in heartbeats; received ones come back as signals.
   const outbox = createSharedResultsOutbox(config.verdict.staleAfterMs);
   const observeOwn = (s: Signal) => {
@@ -159,10 +166,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     verdict: ownVerdict,
     onSignal: (s) => {
       obs.observe(s);
-      if (s.kind === 'heartbeat-lost') peerStates?.lost(s.from);
+      if (s.kind === 'heartbeat-lost') {
+        peerStates?.lost(s.from);
+        wakeController(`heartbeat lost from ${s.from}`);
+      }
       else if (s.kind === 'heartbeat-received') peerStates?.heard(s.from);
     },
     sharedResults: (now) => outbox.current(now),
+    handover: () => notice,
     intervalMs: config.heartbeat.intervalMs,
     missedIntervals: config.heartbeat.lostAfterMissed,
   });
@@ -197,17 +208,31 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         renewEveryMs: config.lease.renewEveryMs,
         clock,
         logger: log,
-        onChange: (leader) => metrics.leaseHolder.set(undefined, leader ? 1 : 0),
+        onChange: (leader) => {
+          metrics.leaseHolder.set(undefined, leader ? 1 : 0);
+          agentController?.leaderChanged(leader);
+        },
       })
     : undefined;
+  const agentController =
+    leadership && leaseStore && ec2 && net.vpcId && config.controller.enabled
+      ? createAgentController({ config: config.controller, ec2, leaseStore, leadership, self: me.id, vpcId: net.vpcId, verdicts: () => obs.verdicts(), clock, logger: log })
+      : undefined;
+  if (agentController) wakeController = (reason) => agentController.wake(reason);
 
-  let handedOver = false;
-  const handover = async (cause: HandoverCause, deadline?: number) => {
-    obs.observe({ kind: 'planned-handover', node: me.id, cause, at: clock.now(), ...(deadline !== undefined ? { deadline } : {}) });
-    log.info('planned_handover', { cause, ...(deadline !== undefined ? { deadline } : {}) });
-    if (handedOver) return;
-    handedOver = true;
-    await leadership?.stepDown(cause);
+  // Planned handover: announce it in heartbeats (the leader moves egress away), give up the
+  // lease, then stay up until nothing routes through this node (bounded).
+  let notice: { cause: HandoverCause; at: number; deadline?: number } | undefined;
+  let handingOver: Promise<void> | undefined;
+  const handover = (cause: HandoverCause, deadline?: number): Promise<void> => {
+    notice ??= { cause, at: clock.now(), ...(deadline !== undefined ? { deadline } : {}) };
+    obs.observe({ kind: 'planned-handover', node: me.id, ...notice });
+    log.info('planned_handover', { ...notice });
+    handingOver ??= (async () => {
+      await leadership?.stepDown(cause);
+      if (ec2 && peerSet.peers().length) await waitUntilDrained({ ec2, instanceId: me.id, clock, logger: log, ...(deps.drainTimeoutMs !== undefined ? { timeoutMs: deps.drainTimeoutMs } : {}) });
+    })();
+    return handingOver;
   };
 
   const status = (): AgentStatus => {
@@ -265,7 +290,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const stopAll = async () => {
     stopped = true;
     if (refreshTimer) clearTimeout(refreshTimer);
-    await Promise.allSettled([ownScheduler.stop(), peerSet.stop(), awsSignals?.stop(), leadership?.stop(), peerStates?.stop()]);
+    await Promise.allSettled([ownScheduler.stop(), peerSet.stop(), awsSignals?.stop(), leadership?.stop(), peerStates?.stop(), agentController?.stop()]);
     await Promise.allSettled([heartbeat.stop(), supervisor.stop(), http.close()]);
   };
 

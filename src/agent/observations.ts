@@ -2,7 +2,7 @@
 // latest probe result per (node, target, vantage) for /status.
 import type { Clock } from '../domain/clock.js';
 import type { NodeId, Signal, Vantage } from '../domain/signals.js';
-import type { VerdictTracker } from '../domain/verdict/index.js';
+import type { VerdictTracker, VerdictTransition } from '../domain/verdict/index.js';
 import type { ProbeFn, ProbeTarget } from '../probe/index.js';
 import type { AgentMetrics } from '../telemetry/metrics-agent.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -20,7 +20,16 @@ export interface Observations {
   verdicts(): ReturnType<VerdictTracker['verdicts']>;
 }
 
-export function createObservations(opts: { self: NodeId; tracker: VerdictTracker; metrics: AgentMetrics; logger: Logger; clock: Clock; targets: readonly ProbeTarget[] }): Observations {
+export function createObservations(opts: {
+  self: NodeId;
+  tracker: VerdictTracker;
+  metrics: AgentMetrics;
+  logger: Logger;
+  clock: Clock;
+  targets: readonly ProbeTarget[];
+  /** Called once per verdict transition (the controller wakes on it). */
+  onTransition?: (t: VerdictTransition) => void;
+}): Observations {
   const kinds = new Map(opts.targets.map((t) => [t.name, t.kind]));
   const latest = new Map<string, ProbeRecord>();
   const errors = new Map<string, string | undefined>();
@@ -34,6 +43,7 @@ export function createObservations(opts: { self: NodeId; tracker: VerdictTracker
       counted.add(t);
       opts.metrics.verdictTransitions.inc({ node: t.node, from: t.from, to: t.to });
       opts.logger[t.to === 'unhealthy' ? 'warn' : 'info']('verdict_transition', { ...t });
+      opts.onTransition?.(t);
     }
   };
 

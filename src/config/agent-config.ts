@@ -13,6 +13,8 @@ import {
   type ConntrackConfig,
   type RpFilter,
 } from '../dataplane/config.js';
+import { DEFAULT_RESYNC_MS } from '../controller/defaults.js';
+import { DEFAULT_PLANNER_POLICY } from '../domain/planner/types.js';
 import { requiredTargets, verdictPolicySchema } from '../domain/verdict/policy.js';
 import { awsNodeConfigSchema } from './aws-node-config.js';
 import { loadConfigFile, parseConfigText } from './load-file.js';
@@ -255,6 +257,26 @@ export function parseListenAddress(text: string): ListenAddress | undefined {
   return { host: (m[1] ?? m[2])!, port: p };
 }
 
+const natGatewayId = z.string().regex(/^nat-[0-9a-f]{8,17}$/, { error: 'expected a NAT Gateway id like nat-0123456789abcdef0' });
+const controllerSchema = z.strictObject({
+  /** Run the controller in this agent while it holds the lease. Default true. */
+  enabled: z.boolean({ error: 'expected true or false' }).default(true),
+  /** Zones to manage (natkeeper:zone tag values). Default: every zone found by tag. */
+  zones: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected a zone name (1-64 of A-Z a-z 0-9 _ . -)' })).min(1, 'expected at least one zone (or leave zones out: every tagged zone)').optional(),
+  /** A zone-local NAT must stay healthy this long before egress returns to it. Default 60000 ms. */
+  failbackAfterMs: ms(0, 86_400_000).default(DEFAULT_PLANNER_POLICY.failbackAfterMs),
+  /** Anti-flap: at most this many transitions per zone within transitionWindowMs. Default 4. */
+  maxTransitions: int().min(1, 'expected at least 1').max(1000, 'expected at most 1000').default(DEFAULT_PLANNER_POLICY.maxTransitions),
+  /** Default 600000 ms (10 min). */
+  transitionWindowMs: ms(1_000, 86_400_000).default(DEFAULT_PLANNER_POLICY.transitionWindowMs),
+  /** Re-associate a failed zone's subnets with a healthy zone's table instead of replacing routes. Default false. */
+  associationSwap: z.boolean({ error: 'expected true or false' }).default(DEFAULT_PLANNER_POLICY.associationSwap),
+  /** Per zone, a managed NAT Gateway of last resort, e.g. { a: nat-0123… }. Default none. */
+  fallbackNatGatewayIds: z.record(z.string(), natGatewayId).optional(),
+  /** Full resync interval (events and verdict changes wake the loop at once). Default 10000 ms. */
+  resyncMs: ms(1_000, 3_600_000).default(DEFAULT_RESYNC_MS),
+});
+
 const httpSchema = z.strictObject({
   /** host:port of /healthz, /status, /metrics. Default 127.0.0.1:9469 (loopback only). */
   listen: z
@@ -299,6 +321,8 @@ export const agentConfigSchema = z
       })
       .prefault({}),
     lease: leaseSchema.prefault({}),
+    /** The failover controller, run by the lease holder (src/controller). */
+    controller: controllerSchema.prefault({}),
     http: httpSchema.prefault({}),
     log: z
       .strictObject({

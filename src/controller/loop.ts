@@ -12,9 +12,10 @@ import type { NodeId, Timestamp } from '../domain/signals.js';
 import type { NodeVerdict } from '../domain/verdict/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ExecutionReport, Executor, Fence } from './executor.js';
+import { DEFAULT_RESYNC_MS } from './defaults.js';
 import { observeVpc, type ObserveConfig } from './observe.js';
 
-export const DEFAULT_RESYNC_MS = 10_000;
+export { DEFAULT_RESYNC_MS };
 /** A handover notice without a deadline stops mattering after this long (e.g. a restarted agent). */
 export const HANDOVER_VALID_MS = 5 * 60_000;
 const TRANSITION_ACTIONS = new Set(['failover', 'failback', 'handover']);

@@ -12,7 +12,7 @@
 import dgram from 'node:dgram';
 import { z } from 'zod';
 import type { Clock } from '../domain/clock.js';
-import type { HeartbeatLostSignal, HeartbeatReceivedSignal, NodeId, ProbeResultSignal } from '../domain/signals.js';
+import { HANDOVER_CAUSES, type HeartbeatLostSignal, type HeartbeatReceivedSignal, type NodeId, type PlannedHandoverSignal, type ProbeResultSignal } from '../domain/signals.js';
 import type { VerdictState } from '../domain/verdict/index.js';
 import { globalTimers, type Timers } from './scheduler.js';
 import { createSharedResultsInbox, sharedResultsSchema, type SharedResult, type SharedResultsInbox } from './shared-results.js';
@@ -34,6 +34,11 @@ export const heartbeatMessageSchema = z
     verdict: z.enum(VERDICT_STATES),
     sentAt: z.number().finite(),
     probes: sharedResultsSchema.optional(),
+    /** The sender announces it is going away (Spot, rebalance, SIGTERM, lifecycle). */
+    handover: z
+      .object({ cause: z.enum(HANDOVER_CAUSES), at: z.number().finite(), deadline: z.number().finite().optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -41,7 +46,8 @@ export type HeartbeatMessage = z.output<typeof heartbeatMessageSchema>;
 
 export function encodeHeartbeat(m: HeartbeatMessage): Buffer {
   const probes = m.probes?.length ? { probes: m.probes } : {};
-  return Buffer.from(JSON.stringify({ node: m.node, seq: m.seq, verdict: m.verdict, sentAt: m.sentAt, ...probes }));
+  const handover = m.handover ? { handover: m.handover } : {};
+  return Buffer.from(JSON.stringify({ node: m.node, seq: m.seq, verdict: m.verdict, sentAt: m.sentAt, ...probes, ...handover }));
 }
 
 /** The message, or undefined for anything that is not a valid heartbeat. Never throws. */
@@ -63,7 +69,7 @@ export interface HeartbeatPeer {
   port: number;
 }
 
-export type HeartbeatSignal = HeartbeatReceivedSignal | HeartbeatLostSignal | ProbeResultSignal;
+export type HeartbeatSignal = HeartbeatReceivedSignal | HeartbeatLostSignal | ProbeResultSignal | PlannedHandoverSignal;
 
 export interface HeartbeatOptions {
   node: NodeId;
@@ -78,6 +84,8 @@ export interface HeartbeatOptions {
   onSignal: (s: HeartbeatSignal) => void;
   /** This node's own latest probe results, sent in every heartbeat; peers' arrive as probe signals. */
   sharedResults?: (now: number) => SharedResult[];
+  /** This node's planned-handover notice, announced in every heartbeat while set (times on this node's clock). */
+  handover?: () => HeartbeatMessage['handover'];
   intervalMs?: number;
   /** Missed intervals before heartbeat-lost; default DEFAULT_HEARTBEAT_MISSED_INTERVALS. */
   missedIntervals?: number;
@@ -126,6 +134,7 @@ export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoi
 
   const stats: HeartbeatStats = { sent: 0, sendErrors: 0, received: 0, malformed: 0, unknownPeer: 0, sharedTaken: 0, sharedRejected: 0 };
   const inboxes = new Map<NodeId, SharedResultsInbox>();
+  const handoversSeen = new Map<NodeId, number>();
   let peers: readonly HeartbeatPeer[] = [...opts.peers];
   const state = new Map<NodeId, PeerHeartbeatState>(peers.map((p) => [p.node, { node: p.node, state: 'never-seen' }]));
   let socket: dgram.Socket | undefined;
@@ -168,13 +177,21 @@ export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoi
       stats.sharedRejected += rejected;
       for (const s of signals) emit(s);
     }
+    // A notice is signalled once (per `at`), its times moved onto our clock like shared results.
+    if (m.handover && handoversSeen.get(m.node) !== m.handover.at) {
+      handoversSeen.set(m.node, m.handover.at);
+      const local = (t: number) => at - Math.max(0, m.sentAt - t);
+      const { cause, deadline } = m.handover;
+      emit({ kind: 'planned-handover', node: m.node, cause, at: local(m.handover.at), ...(deadline !== undefined ? { deadline: at + (deadline - m.sentAt) } : {}) });
+    }
   };
 
   const tick = () => {
     if (!running || !socket) return;
     const sentAt = opts.clock.now();
     const probes = opts.sharedResults?.(sentAt);
-    const msg = encodeHeartbeat({ node: opts.node, seq: seq++, verdict: opts.verdict(), sentAt, ...(probes ? { probes } : {}) });
+    const handover = opts.handover?.();
+    const msg = encodeHeartbeat({ node: opts.node, seq: seq++, verdict: opts.verdict(), sentAt, ...(probes ? { probes } : {}), ...(handover ? { handover } : {}) });
     for (const p of peers) {
       socket.send(msg, p.port, p.address, (err) => {
         if (err) stats.sendErrors++;
@@ -234,6 +251,7 @@ export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoi
         if (keep.has(node)) continue;
         state.delete(node);
         inboxes.delete(node);
+        handoversSeen.delete(node);
       }
       for (const p of peers) if (!state.has(p.node)) state.set(p.node, { node: p.node, state: 'never-seen' });
     },

@@ -1,7 +1,7 @@
 // Two heartbeat endpoints on 127.0.0.1 (different ports): only loopback traffic.
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HeartbeatLostSignal, HeartbeatReceivedSignal, ProbeResultSignal } from '../../src/domain/signals.js';
+import type { HeartbeatLostSignal, HeartbeatReceivedSignal, PlannedHandoverSignal, ProbeResultSignal } from '../../src/domain/signals.js';
 import { systemClock } from '../../src/lease/clock.js';
 import { createHeartbeatEndpoint, decodeHeartbeat, encodeHeartbeat, type HeartbeatEndpoint } from '../../src/probe/heartbeat.js';
 
@@ -31,11 +31,11 @@ async function pair() {
   const sigB: HbSignal[] = [];
   const a = createHeartbeatEndpoint({
     node: 'i-a', bindAddress: HOST, port: pa!, peers: [{ node: 'i-b', address: HOST, port: pb! }],
-    clock: systemClock, verdict: () => 'healthy', onSignal: (s) => { if (s.kind !== 'probe') sigA.push(s); }, intervalMs: INTERVAL, missedIntervals: MISSED,
+    clock: systemClock, verdict: () => 'healthy', onSignal: (s) => { if (s.kind === 'heartbeat-received' || s.kind === 'heartbeat-lost') sigA.push(s); }, intervalMs: INTERVAL, missedIntervals: MISSED,
   });
   const b = createHeartbeatEndpoint({
     node: 'i-b', bindAddress: HOST, port: pb!, peers: [{ node: 'i-a', address: HOST, port: pa! }],
-    clock: systemClock, verdict: () => 'unknown', onSignal: (s) => { if (s.kind !== 'probe') sigB.push(s); }, intervalMs: INTERVAL, missedIntervals: MISSED,
+    clock: systemClock, verdict: () => 'unknown', onSignal: (s) => { if (s.kind === 'heartbeat-received' || s.kind === 'heartbeat-lost') sigB.push(s); }, intervalMs: INTERVAL, missedIntervals: MISSED,
   });
   const eps: HeartbeatEndpoint[] = [a, b];
   cleanups.push(() => Promise.all(eps.map((e) => e.stop())).then(() => undefined));
@@ -81,7 +81,7 @@ describe('heartbeats on loopback', () => {
     const sigA: HbSignal[] = [];
     const a = createHeartbeatEndpoint({
       node: 'i-a', bindAddress: HOST, port: pa!, peers: [{ node: 'i-b', address: HOST, port: pb! }],
-      clock: systemClock, verdict: () => 'healthy', onSignal: (s) => { if (s.kind !== 'probe') sigA.push(s); }, intervalMs: INTERVAL, missedIntervals: MISSED,
+      clock: systemClock, verdict: () => 'healthy', onSignal: (s) => { if (s.kind === 'heartbeat-received' || s.kind === 'heartbeat-lost') sigA.push(s); }, intervalMs: INTERVAL, missedIntervals: MISSED,
     });
     const mkB = () => createHeartbeatEndpoint({
       node: 'i-b', bindAddress: HOST, port: pb!, peers: [{ node: 'i-a', address: HOST, port: pa! }],
@@ -161,5 +161,36 @@ describe('shared probe results over heartbeats', () => {
     expect(a.peers()).toEqual([]);
     const unknownBefore = a.stats().unknownPeer;
     await expect.poll(() => a.stats().unknownPeer, { timeout: 3_000 }).toBeGreaterThan(unknownBefore);
+  });
+});
+
+describe('handover notices over heartbeats', () => {
+  it('a notice reaches the peer once, as a planned-handover signal on the receiver’s clock', async () => {
+    const [pa, pb] = await freePorts(2);
+    const got: PlannedHandoverSignal[] = [];
+    let notice: { cause: 'sigterm'; at: number; deadline?: number } | undefined;
+    const a = createHeartbeatEndpoint({
+      node: 'i-a', bindAddress: HOST, port: pa!, peers: [{ node: 'i-b', address: HOST, port: pb! }],
+      clock: systemClock, verdict: () => 'healthy', onSignal: (s) => { if (s.kind === 'planned-handover') got.push(s); }, intervalMs: INTERVAL,
+    });
+    // b's clock runs 1 h ahead: the notice still lands at the right local time.
+    const ahead = { now: () => Date.now() + 3_600_000 };
+    const b = createHeartbeatEndpoint({
+      node: 'i-b', bindAddress: HOST, port: pb!, peers: [{ node: 'i-a', address: HOST, port: pa! }],
+      clock: ahead, verdict: () => 'healthy', onSignal: () => undefined, intervalMs: INTERVAL, handover: () => notice,
+    });
+    cleanups.push(() => a.stop(), () => b.stop());
+    await a.start();
+    await b.start();
+    await expect.poll(() => a.stats().received, { timeout: 3_000 }).toBeGreaterThanOrEqual(2);
+    expect(got).toEqual([]);
+    notice = { cause: 'sigterm', at: ahead.now(), deadline: ahead.now() + 30_000 };
+    await expect.poll(() => got.length, { timeout: 3_000 }).toBe(1);
+    const received = a.stats().received;
+    await expect.poll(() => a.stats().received, { timeout: 3_000 }).toBeGreaterThan(received + 3);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ kind: 'planned-handover', node: 'i-b', cause: 'sigterm' });
+    expect(Math.abs(got[0]!.at - Date.now())).toBeLessThan(2_000);
+    expect(Math.abs(got[0]!.deadline! - (Date.now() + 30_000))).toBeLessThan(2_000);
   });
 });
