@@ -4,16 +4,18 @@
 // (net.ipv4.ip_forward=0, instance still running): a2's agent, whose probes through a1
 // fail, finds a1 unhealthy within k of n probes, a1's own agent reports its data plane
 // changed (503 on /healthz), and a2 stays healthy. Traffic stays inside the lab.
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type RunningLab } from '../../lab/lab.js';
 import { teardownLab } from '../../lab/netns/dataplane.js';
 import { topologySchema } from '../../lab/topology/schema.js';
+import { IN_INSTANCE_ENDPOINTS } from '../../lab/vpc-endpoints.js';
 import { parseConfigText } from '../../src/config/load-file.js';
+import { agentStatus, ensureLeaseTable, spawnAgent, stopAgent, verdictOf, type LabAgent, type StatusView } from '../support/agent-lab.js';
+import { until } from '../support/async.js';
 import { distFile } from '../support/dist.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
 
@@ -23,55 +25,28 @@ const N = 10;
 const INTERVAL_MS = 200;
 const TIMEOUT_MS = 500;
 
-interface Status {
-  node: { id: string };
-  setup: { state: string; reason?: string };
-  selfTest: { state: string; reason?: string };
-  probes: { node: string; target: string; vantage: string; ok: boolean }[];
-  verdicts: { node: string; state: string; reason: string }[];
-  peers: { id: string; lastHeartbeatAt?: number; lost: boolean; verdict?: string }[];
-  health: { healthy: boolean; reason: string };
-}
-
 describe.skipIf(skipE2e)(suiteName('natkeeper agent: two NAT agents in the lab, one turns into a hung NAT (root)'), () => {
   let lab: RunningLab;
   let dir: string;
   let a1: string;
   let a2: string;
-  const agents = new Map<string, { child: ChildProcess; log: string[] }>();
+  const agents = new Map<string, LabAgent>();
   const topology = parseConfigText(
     topologySchema,
     'realism: { mutatingLatencyMs: 0, describeLatencyMs: 0, eniAttachMs: 0, eniDetachMs: 0, instanceStartMs: 0, instanceStopMs: 0, instanceTerminateMs: 0 }',
     'test topology',
   );
 
-  const status = async (id: string): Promise<Status> => {
-    const script = "fetch('http://127.0.0.1:9469/status').then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(String(e)); process.exit(1); })";
-    const r = await lab.dataPlane!.exec(id, [process.execPath, '-e', script], { timeoutMs: 5_000 });
-    if (r.code !== 0) throw new Error(`status of ${id}: exit ${r.code}: ${r.stderr}\nagent log:\n${agents.get(id)?.log.join('').slice(-3000)}`);
-    return JSON.parse(r.stdout) as Status;
-  };
-  const verdictOf = (s: Status, node: string) => s.verdicts.find((v) => v.node === node);
-  const waitFor = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
-    const until = Date.now() + timeoutMs;
-    let last: Error | undefined;
-    for (;;) {
-      try {
-        const v = await fn();
-        if (v !== undefined) return v;
-      } catch (e) {
-        last = e as Error;
-      }
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
+  const status = (id: string): Promise<StatusView> => agentStatus(lab.dataPlane!, agents.get(id)!);
+  /** Polls fn until it returns a value; a throw (agent not listening yet) counts as not yet. */
+  const waitFor = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => until(what, () => fn().catch(() => undefined), timeoutMs);
 
   beforeAll(async () => {
-    const main = distFile('src/cli/main.js');
+    distFile('src/cli/main.js');
     dir = mkdtempSync(join(tmpdir(), 'nk-agent-e2e-'));
     lab = await startLab({ topology, runDir: join(dir, 'lab'), prefix: PREFIX, dataPlane: 'on' });
     [a1, a2] = lab.manifest.zones[0]!.natInstanceIds as [string, string];
+    await ensureLeaseTable(lab, 'natkeeper-e2e');
     const ipOf = (id: string) => lab.store.primaryInterface(id)!.privateIpAddress;
     const targets = topology.internet.echoTargets.map((host) => ({ kind: 'tcp', host, port: topology.internet.echoPort, timeoutMs: TIMEOUT_MS }));
     expect(targets).toHaveLength(3);
@@ -80,6 +55,9 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent: two NAT agents in the lab, 
       [a2, a1],
     ] as const) {
       const config = {
+        // The lab's EC2 API and DynamoDB, as seen from inside a NAT (never AWS's public endpoints).
+        endpoints: IN_INSTANCE_ENDPOINTS,
+        lease: { store: 'dynamodb', table: 'natkeeper-e2e' },
         probe: { intervalMs: INTERVAL_MS, targets },
         peers: { mode: 'static', nodes: [{ id: peer, address: ipOf(peer) }] },
         // Each agent sees a peer's NAT function from one vantage only (its own probes through it).
@@ -87,32 +65,13 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent: two NAT agents in the lab, 
         http: { listen: '127.0.0.1:9469' },
         log: { level: 'info' },
       };
-      const file = join(dir, `${self}.json`);
-      writeFileSync(file, JSON.stringify(config));
-      const child = lab.dataPlane!.spawnIn(self, [process.execPath, main, 'agent', '--config', file, '--state-file', join(dir, `${self}-state.json`)]);
-      const log: string[] = [];
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => log.push(d));
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => log.push(d));
-      agents.set(self, { child, log });
+      agents.set(self, spawnAgent(lab.dataPlane!, self, config, dir));
     }
   }, 120_000);
 
   afterAll(async () => {
     try {
-      await Promise.all(
-        [...agents.values()].map(
-          ({ child }) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-              child.once('exit', () => {
-                clearTimeout(t);
-                resolve();
-              });
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
+      await Promise.all([...agents.values()].map((a) => stopAgent(a)));
       await lab?.close();
     } finally {
       await teardownLab(PREFIX);
@@ -134,7 +93,7 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent: two NAT agents in the lab, 
       expect(s.node.id).toBe(id);
       expect(s.setup.state).toBe('passed');
       expect(s.selfTest.state).toBe('passed');
-      expect(s.probes.filter((p) => p.vantage === 'self' && p.ok)).toHaveLength(3);
+      expect(s.probes.filter((p) => p.node === id && p.vantage === 'self' && p.ok)).toHaveLength(3);
       expect(s.probes.filter((p) => p.vantage === `peer:${id}` && p.ok)).toHaveLength(3);
       expect(s.peers).toHaveLength(1);
       expect(s.peers[0]).toMatchObject({ lost: false, verdict: 'healthy' });
@@ -177,11 +136,7 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent: two NAT agents in the lab, 
   }, 60_000);
 
   it('agents stop cleanly on SIGTERM, leaving the data plane in place', async () => {
-    const { child } = agents.get(a2)!;
-    const code = await new Promise<number | null>((resolve) => {
-      child.once('exit', (c) => resolve(c));
-      child.kill('SIGTERM');
-    });
+    const code = await stopAgent(agents.get(a2)!);
     expect(code).toBe(0);
     const nft = await lab.dataPlane!.exec(a2, ['nft', 'list', 'table', 'ip', 'natkeeper'], { timeoutMs: 5_000 });
     expect(nft.code).toBe(0);

@@ -168,7 +168,7 @@ describe('handover notices over heartbeats', () => {
   it('a notice reaches the peer once, as a planned-handover signal on the receiver’s clock', async () => {
     const [pa, pb] = await freePorts(2);
     const got: PlannedHandoverSignal[] = [];
-    let notice: { cause: 'sigterm'; at: number; deadline?: number } | undefined;
+    const announced: { notice?: { cause: 'sigterm'; at: number; deadline?: number } } = {};
     const a = createHeartbeatEndpoint({
       node: 'i-a', bindAddress: HOST, port: pa!, peers: [{ node: 'i-b', address: HOST, port: pb! }],
       clock: systemClock, verdict: () => 'healthy', onSignal: (s) => { if (s.kind === 'planned-handover') got.push(s); }, intervalMs: INTERVAL,
@@ -177,14 +177,14 @@ describe('handover notices over heartbeats', () => {
     const ahead = { now: () => Date.now() + 3_600_000 };
     const b = createHeartbeatEndpoint({
       node: 'i-b', bindAddress: HOST, port: pb!, peers: [{ node: 'i-a', address: HOST, port: pa! }],
-      clock: ahead, verdict: () => 'healthy', onSignal: () => undefined, intervalMs: INTERVAL, handover: () => notice,
+      clock: ahead, verdict: () => 'healthy', onSignal: () => undefined, intervalMs: INTERVAL, handover: () => announced.notice,
     });
     cleanups.push(() => a.stop(), () => b.stop());
     await a.start();
     await b.start();
     await expect.poll(() => a.stats().received, { timeout: 3_000 }).toBeGreaterThanOrEqual(2);
     expect(got).toEqual([]);
-    notice = { cause: 'sigterm', at: ahead.now(), deadline: ahead.now() + 30_000 };
+    announced.notice = { cause: 'sigterm', at: ahead.now(), deadline: ahead.now() + 30_000 };
     await expect.poll(() => got.length, { timeout: 3_000 }).toBe(1);
     const received = a.stats().received;
     await expect.poll(() => a.stats().received, { timeout: 3_000 }).toBeGreaterThan(received + 3);

@@ -1,0 +1,114 @@
+// `natkeeper agent` processes inside a lab's instance namespaces, for the e2e tests:
+// spawn one per NAT, read its /status and /metrics from inside its namespace (the agent
+// listens on the namespace's loopback; nothing is reachable from the host), stop them.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunningLab } from '../../lab/lab.js';
+import type { DataPlane } from '../../lab/netns/dataplane.js';
+import type { AgentStatus, Health, ProbeStatus } from '../../src/agent/status.js';
+import { DynamoDbLeaseStore } from '../../src/lease/dynamodb.js';
+import { distFile } from './dist.js';
+
+/** /status as served: the agent's status plus its health; each probe names the node it tested (ProbeRecord). */
+export type StatusView = Omit<AgentStatus, 'probes'> & { probes: (ProbeStatus & { node: string })[]; health: Health };
+
+export interface LabAgent {
+  id: string;
+  child: ChildProcess;
+  /** stdout and stderr (JSON log lines), in arrival order. */
+  log: string[];
+  /** The HTTP port inside the namespace (from the config's http.listen). */
+  port: number;
+}
+
+/**
+ * Writes `config` to DIR/ID.json and starts `natkeeper agent` (the built CLI) in the
+ * instance's namespace, with its data-plane state file in DIR. The config must set
+ * http.listen to 127.0.0.1:PORT (default 9469).
+ */
+export function spawnAgent(dp: DataPlane, id: string, config: Record<string, unknown>, dir: string): LabAgent {
+  const listen = (config.http as { listen?: string } | undefined)?.listen ?? '127.0.0.1:9469';
+  const port = Number(listen.split(':').pop());
+  const file = join(dir, `${id}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  const child = dp.spawnIn(id, [process.execPath, distFile('src/cli/main.js'), 'agent', '--config', file, '--state-file', join(dir, `${id}-state.json`)]);
+  const log: string[] = [];
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => log.push(d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => log.push(d));
+  return { id, child, log, port };
+}
+
+/** curl starts in milliseconds where node takes a few hundred on a loaded machine; node is the fallback. */
+const curl = ['/usr/bin/curl', '/bin/curl', '/usr/local/bin/curl'].find((p) => existsSync(p));
+
+/** GET http://127.0.0.1:PORT/PATH inside the agent's namespace; the body, or a throw naming the agent (with its log's tail). */
+export async function agentGet(dp: DataPlane, agent: LabAgent, path: string): Promise<string> {
+  const url = `http://127.0.0.1:${agent.port}${path}`;
+  const argv = curl
+    ? [curl, '--silent', '--show-error', '--max-time', '4', url]
+    : [process.execPath, '-e', `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(String(e)); process.exit(1); })`];
+  const r = await dp.exec(agent.id, argv, { timeoutMs: 5_000 });
+  if (r.code !== 0) throw new Error(`GET ${path} of ${agent.id}: exit ${r.code}: ${r.stderr}\nagent log:\n${agent.log.join('').slice(-3000)}`);
+  return r.stdout;
+}
+
+export async function agentStatus(dp: DataPlane, agent: LabAgent): Promise<StatusView> {
+  return JSON.parse(await agentGet(dp, agent, '/status')) as StatusView;
+}
+
+/** One Prometheus sample: name, labels, value. */
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the Prometheus text format (samples only; comments skipped). */
+export function parseMetrics(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+export async function agentMetrics(dp: DataPlane, agent: LabAgent): Promise<Sample[]> {
+  return parseMetrics(await agentGet(dp, agent, '/metrics'));
+}
+
+/** Sum of the samples named `name` whose labels include `match`. */
+export function sumOf(samples: readonly Sample[], name: string, match: Record<string, string> = {}): number {
+  return samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
+}
+
+export const verdictOf = (s: StatusView, node: string) => s.verdicts.find((v) => v.node === node);
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed by a signal). */
+export function stopAgent(agent: LabAgent, graceMs = 5_000): Promise<number | null> {
+  const { child } = agent;
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Creates the agents' lease table in the lab's DynamoDB (dynalite), from the host. */
+export async function ensureLeaseTable(lab: RunningLab, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint: lab.endpoints.dynamodb, region: lab.manifest.region, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+  try {
+    await new DynamoDbLeaseStore({ client, tableName, clock: { now: () => Date.now() } }).ensureTable();
+  } finally {
+    client.destroy();
+  }
+}
