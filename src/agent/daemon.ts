@@ -31,6 +31,7 @@ import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { createAgentMetrics, type AgentMetrics } from '../telemetry/metrics-agent.js';
 import { startAwsSignals, type AwsSignals } from './aws-signals.js';
 import { createDataplaneSupervisor } from './dataplane-supervisor.js';
+import { createSelfVantage } from '../probe/self-vantage.js';
 import { createAgentController } from './agent-controller.js';
 import { createAgentHttpServer } from './http-server.js';
 import { createLeadership, type Leadership } from './leadership.js';
@@ -66,8 +67,6 @@ export interface AgentDeps {
   autoScaling?: Pick<AutoScalingClient, 'send'> | null;
   /** The lease store; null: no leader election. Default: built from the config. */
   leaseStore?: LeaseStore | null;
-  /** Bound on waiting for egress to move away after a planned handover. Default 20 s. */
-  drainTimeoutMs?: number;
   /** Replaces DescribeInstances-based discovery in discover mode (tests). */
   discoverPeers?: () => Promise<StaticPeer[]>;
 }
@@ -137,6 +136,20 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   };
 
   const ownJobs = config.probe.targets.flatMap((t, i) => selfJobs(me.id, [targets[i]!], t.timeoutMs));
+  // The self vantage probes through this node's forwarding path from a probe namespace
+  // (unless probes are injected, in tests, or the config asks for local sockets).
+  const selfVantage = !deps.probe && config.probe.selfVantage === 'namespace' ? createSelfVantage({ runner, namespace: config.probe.selfNamespace, logger: log }) : undefined;
+  const selfProbe: ProbeFn = selfVantage ? selfVantage.probe : probe;
+  let selfVantageUp = false;
+  const ec2Steps = ec2 ? ec2Prepare({ ec2, instanceId: me.id, config: config.ec2, logger: log }) : undefined;
+  const prepare = async () => {
+    await ec2Steps?.();
+    if (selfVantage && !selfVantageUp) {
+      const r = await selfVantage.start();
+      if (!r.ok) throw new Error(`the self vantage's probe namespace: ${r.reason}`);
+      selfVantageUp = true;
+    }
+  };
   const supervisor = createDataplaneSupervisor({
     config: config.dataplane,
     runner,
@@ -144,8 +157,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     clock,
     logger: log,
     state: deps.state ?? fileStateStore(),
-    probe: selfTestProbe(ownJobs, probe, clock),
-    ...(ec2 ? { prepare: ec2Prepare({ ec2, instanceId: me.id, config: config.ec2, logger: log }) } : {}),
+    probe: selfTestProbe(ownJobs, selfProbe, clock),
+    prepare,
     ...(deps.setupRetryMs !== undefined ? { retryMs: deps.setupRetryMs } : {}),
     ...(deps.verifyEveryMs !== undefined ? { verifyEveryMs: deps.verifyEveryMs } : {}),
     ...(deps.resolve ? { resolve: deps.resolve } : {}),
@@ -187,7 +200,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       probe: wrap(probe),
       onError: (e, job) => log.error('probe_error', { target: job.target.name, vantage: job.vantage, error: e as Error }),
     });
-  const ownScheduler = scheduler(ownJobs, (p) => obs.recordingErrors(p, me.id, 'self'));
+  const ownScheduler = scheduler(ownJobs, () => obs.recordingErrors(selfProbe, me.id, 'self'));
   const peerSet = createPeerSet({
     runner,
     heartbeat,
@@ -230,7 +243,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     log.info('planned_handover', { ...notice });
     handingOver ??= (async () => {
       await leadership?.stepDown(cause);
-      if (ec2 && peerSet.peers().length) await waitUntilDrained({ ec2, instanceId: me.id, clock, logger: log, ...(deps.drainTimeoutMs !== undefined ? { timeoutMs: deps.drainTimeoutMs } : {}) });
+      if (ec2 && peerSet.peers().length) await waitUntilDrained({ ec2, instanceId: me.id, clock, logger: log, timeoutMs: config.handover.drainTimeoutMs });
     })();
     return handingOver;
   };
@@ -291,7 +304,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     stopped = true;
     if (refreshTimer) clearTimeout(refreshTimer);
     await Promise.allSettled([ownScheduler.stop(), peerSet.stop(), awsSignals?.stop(), leadership?.stop(), peerStates?.stop(), agentController?.stop()]);
-    await Promise.allSettled([heartbeat.stop(), supervisor.stop(), http.close()]);
+    await Promise.allSettled([heartbeat.stop(), supervisor.stop(), http.close(), selfVantage?.stop()]);
   };
 
   let bound: { host: string; port: number };

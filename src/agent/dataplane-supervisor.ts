@@ -5,17 +5,23 @@
 import type { AgentDataplaneConfig } from '../config/agent-config.js';
 import type { Clock } from '../domain/clock.js';
 import { validateConfig } from '../dataplane/config.js';
-import { apply, formatDifferences, readSysctl, selfTest, verify, type Probe } from '../dataplane/executor.js';
+import { apply, formatDifferences, selfTest, verify, type Probe } from '../dataplane/executor.js';
 import { listLinks, resolveEgressInterfaces, type ResolveOptions } from '../dataplane/interfaces.js';
 import { planDataplane, type DataplanePlan } from '../dataplane/plan.js';
 import type { Runner } from '../dataplane/runner.js';
 import type { StateStore } from '../dataplane/state.js';
+import { sysctlReaderFor, type SysctlReader } from '../dataplane/sysctl.js';
 import type { ImdsInterface } from '../aws/imds.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { StepState, StepStatus } from './status.js';
 
 export const DEFAULT_SETUP_RETRY_MS = 5_000;
-export const DEFAULT_VERIFY_EVERY_MS = 2_000;
+/**
+ * The drift check: it only gives a precise reason (the data path itself is probed
+ * continuously), so it runs seldom. Each run reads the planned sysctls and conntrack
+ * from /proc/sys and spawns one `nft -j list table`.
+ */
+export const DEFAULT_VERIFY_EVERY_MS = 10_000;
 
 export interface ConntrackReading {
   entries?: number;
@@ -36,8 +42,10 @@ export interface DataplaneSupervisorOptions {
   probe?: Probe;
   /** Wait before retrying a failed setup. Default 5 s. */
   retryMs?: number;
-  /** Interval of the drift check after a passed setup. Default 2 s. */
+  /** Interval of the drift check (and conntrack reading) after a passed setup. Default 10 s. */
   verifyEveryMs?: number;
+  /** How sysctls are read for the drift check and conntrack; default /proc/sys for the local runner, `sysctl -n` through others. */
+  sysctl?: SysctlReader;
   resolve?: ResolveOptions;
   onConntrack?: (r: ConntrackReading) => void;
 }
@@ -58,6 +66,7 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
   const log = opts.logger;
   const retryMs = opts.retryMs ?? DEFAULT_SETUP_RETRY_MS;
   const verifyEveryMs = opts.verifyEveryMs ?? DEFAULT_VERIFY_EVERY_MS;
+  const readSysctl = opts.sysctl ?? sysctlReaderFor(opts.runner);
   let setupStatus: StepStatus = { state: 'pending', at: opts.clock.now() };
   let testStatus: StepStatus = { state: 'pending', at: opts.clock.now() };
   let plan: DataplanePlan | undefined;
@@ -118,7 +127,7 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
 
   async function checkDrift(p: DataplanePlan): Promise<void> {
     try {
-      const v = await verify(p, opts.runner);
+      const v = await verify(p, opts.runner, { sysctl: readSysctl });
       if (v.ok) set('selfTest', 'passed');
       else set('selfTest', 'failed', `self-test failed: data plane changed since setup: ${formatDifferences(v.differences)}`);
     } catch (e) {
@@ -129,8 +138,8 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
   async function readConntrack(): Promise<void> {
     if (!opts.onConntrack) return;
     const num = (s: string | undefined) => (s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined);
-    const entries = num(await readSysctl(opts.runner, 'net.netfilter.nf_conntrack_count'));
-    const max = num(await readSysctl(opts.runner, 'net.netfilter.nf_conntrack_max'));
+    const entries = num(await readSysctl('net.netfilter.nf_conntrack_count'));
+    const max = num(await readSysctl('net.netfilter.nf_conntrack_max'));
     opts.onConntrack({ ...(entries !== undefined ? { entries } : {}), ...(max !== undefined ? { max } : {}) });
   }
 

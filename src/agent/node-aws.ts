@@ -3,7 +3,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { createAutoScalingClient, createEc2Client } from '../aws/clients.js';
+import { awsClientConfig, createAutoScalingClient, createEc2Client } from '../aws/clients.js';
 import type { ImdsClient } from '../aws/imds.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import { normalizeCidr } from '../dataplane/config.js';
@@ -55,6 +55,6 @@ export function autoScalingClient(config: AgentConfig, region: string | undefine
 export function leaseStoreFor(config: AgentConfig, region: string | undefined, clock: Clock): LeaseStore {
   const l = config.lease;
   if (l.store === 'etcd') return new EtcdLeaseStore({ endpoint: l.endpoint!, prefix: `natkeeper/lease/${l.name}`, clock });
-  const client = new DynamoDBClient({ ...(region ? { region } : {}), ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}) });
+  const client = new DynamoDBClient(awsClientConfig({ ...(region ? { region } : {}), ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}) }));
   return new DynamoDbLeaseStore({ client, tableName: l.table!, leaseName: l.name, clock });
 }

@@ -19,6 +19,9 @@ import { requiredTargets, verdictPolicySchema } from '../domain/verdict/policy.j
 import { awsNodeConfigSchema } from './aws-node-config.js';
 import { loadConfigFile, parseConfigText } from './load-file.js';
 
+/** Source ports per (peer, target) for probes through a peer; PEER_PORTS_EACH in src/agent/peers.ts. */
+const PEER_PORTS_PER_TARGET = 50;
+
 export const AGENT_DEFAULTS = {
   probeIntervalMs: 200,
   probeTimeoutMs: 1_000,
@@ -38,14 +41,16 @@ export const AGENT_DEFAULTS = {
 } as const;
 
 /**
- * The default data-path targets: three operators, three probe kinds, so one provider's
- * outage is one target of three (short of the verdict policy's majority) and never
- * blames a node. Only used when `probe.targets` is absent.
+ * The default data-path targets: three operators (Cloudflare, Amazon, Google), so one
+ * provider's outage is one target of three (short of the verdict policy's majority) and
+ * never blames a node. TCP connects and an HTTP HEAD: no process spawns (an ICMP probe
+ * runs `ping`). Google Public DNS answers DNS-over-HTTPS on 8.8.8.8:443. Only used when
+ * `probe.targets` is absent.
  */
 export const DEFAULT_PROBE_TARGETS = [
   { kind: 'tcp', host: '1.1.1.1', port: 443 },
   { kind: 'http', host: 'checkip.amazonaws.com', port: 80, path: '/' },
-  { kind: 'icmp', host: '8.8.8.8' },
+  { kind: 'tcp', host: '8.8.8.8', port: 443 },
 ] as const;
 
 const int = (what = 'a whole number') => z.number({ error: `expected ${what}` }).int(`expected ${what}`);
@@ -111,12 +116,21 @@ const targetSchema = z
 const probeSchema = z.strictObject({
   /** How often every target is probed from every vantage point. Default 200 ms. */
   intervalMs: ms(20, 60_000).default(AGENT_DEFAULTS.probeIntervalMs),
-  /** Data-path targets. Default DEFAULT_PROBE_TARGETS (3 targets: tcp, http, icmp). */
+  /** Data-path targets. Default DEFAULT_PROBE_TARGETS (3 operators: tcp, http, tcp; no process spawns). */
   targets: z
     .array(targetSchema)
     .min(1, 'expected at least one probe target')
     .max(64, 'expected at most 64 probe targets')
     .prefault(() => DEFAULT_PROBE_TARGETS.map((t) => ({ ...t }))),
+  /**
+   * Where the `self` vantage probes from. namespace (default): a probe namespace behind a
+   * veth pair, so probes cross this node's forwarding and masquerade like a private host's
+   * (needs CAP_SYS_ADMIN to create it). local: the node's own sockets — they never cross
+   * forwarding, so a NAT that stopped forwarding still passes its own probes.
+   */
+  selfVantage: z.enum(['namespace', 'local'], { error: 'expected namespace or local' }).default('namespace'),
+  /** The probe namespace's name. Default natkeeper-self. */
+  selfNamespace: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected 1-64 of A-Z a-z 0-9 _ . -' }).default('natkeeper-self'),
 });
 
 const heartbeatSchema = z.strictObject({
@@ -321,6 +335,16 @@ export const agentConfigSchema = z
       })
       .prefault({}),
     lease: leaseSchema.prefault({}),
+    handover: z
+      .strictObject({
+        /**
+         * After a planned handover notice (SIGTERM, Spot, rebalance, lifecycle), how long the
+         * node waits for egress to move away before it stops. Keep it below systemd's
+         * TimeoutStopSec (30 s in packaging/). Default 20000 ms.
+         */
+        drainTimeoutMs: ms(0, 600_000).default(20_000),
+      })
+      .prefault({}),
     /** The failover controller, run by the lease holder (src/controller). */
     controller: controllerSchema.prefault({}),
     http: httpSchema.prefault({}),
@@ -338,6 +362,15 @@ export const agentConfigSchema = z
       if (first !== undefined)
         ctx.addIssue({ code: 'custom', path: ['probe', 'targets', i, 'name'], message: `expected a unique name, "${t.name}" is also targets[${first}]` });
       else seen.set(t.name, i);
+      // Probes overlap (one per interval, each with its own timeout); a peer-vantage target
+      // takes a source port per probe in flight from its 50-port range (src/agent/peers.ts).
+      const inFlight = Math.ceil(t.timeoutMs / c.probe.intervalMs) + 1;
+      if (inFlight > PEER_PORTS_PER_TARGET)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['probe', 'targets', i, 'timeoutMs'],
+          message: `expected at most ${(PEER_PORTS_PER_TARGET - 1) * c.probe.intervalMs} ms at probe.intervalMs ${c.probe.intervalMs} (${inFlight} probes would be in flight, more than the ${PEER_PORTS_PER_TARGET} source ports a target has)`,
+        });
       if (t.timeoutMs >= c.verdict.staleAfterMs)
         ctx.addIssue({
           code: 'custom',

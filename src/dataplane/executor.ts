@@ -5,6 +5,7 @@
 import { DELETE_TABLE_SCRIPT, NFT_FAMILY, NFT_TABLE, NFT_TABLE_REF, type DataplanePlan } from './plan.js';
 import { diffRuleset, diffSysctls, readRuleset, type Difference, type ReadRuleset } from './ruleset-read.js';
 import { describeFailure, type Runner } from './runner.js';
+import { sysctlReaderFor, type SysctlReader } from './sysctl.js';
 import type { StateStore } from './state.js';
 
 export interface ApplyResult {
@@ -44,16 +45,18 @@ export interface SelfTestResult {
 /** A probe through this node (e.g. egress from a host routed through it); ok with a detail. */
 export type Probe = () => Promise<{ ok: boolean; detail: string }>;
 
-/** Reads one sysctl; undefined when the key does not exist (or cannot be read). */
+/**
+ * Reads one sysctl; undefined when the key does not exist (or cannot be read).
+ * The local runner's are read from /proc/sys (no process); others' with `sysctl -n`.
+ */
 export async function readSysctl(runner: Runner, key: string): Promise<string | undefined> {
-  const r = await runner(['sysctl', '-n', key]);
-  return r.code === 0 ? r.stdout.trim() : undefined;
+  return sysctlReaderFor(runner)(key);
 }
 
-export async function readSysctls(runner: Runner, keys: readonly string[]): Promise<Map<string, string>> {
+export async function readSysctls(runner: Runner, keys: readonly string[], read: SysctlReader = sysctlReaderFor(runner)): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const k of keys) {
-    const v = await readSysctl(runner, k);
+    const v = await read(k);
     if (v !== undefined) out.set(k, v);
   }
   return out;
@@ -70,10 +73,16 @@ export async function readTable(runner: Runner): Promise<ReadRuleset | undefined
   return readRuleset(r.stdout);
 }
 
-export async function verify(plan: DataplanePlan, runner: Runner): Promise<VerifyResult> {
+export interface VerifyOptions {
+  /** How sysctls are read; default sysctlReaderFor(runner) (/proc/sys for the local runner). */
+  sysctl?: SysctlReader;
+}
+
+export async function verify(plan: DataplanePlan, runner: Runner, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const sysctls = await readSysctls(
     runner,
     plan.sysctls.map((s) => s.key),
+    opts.sysctl,
   );
   const differences = [...diffSysctls(plan.sysctls, sysctls), ...diffRuleset(plan.expected, await readTable(runner), NFT_TABLE_REF)];
   return { ok: differences.length === 0, differences };

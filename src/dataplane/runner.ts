@@ -11,9 +11,16 @@ export interface RunOutput {
 
 export type Runner = (argv: readonly string[], opts?: { input?: string }) => Promise<RunOutput>;
 
+const localRunners = new WeakSet<Runner>();
+
+/** Whether `runner` came from localRunner(): it runs on this host, so this host's /proc is the one it would read. */
+export function isLocalRunner(runner: Runner): boolean {
+  return localRunners.has(runner);
+}
+
 /** Runs argv here (no shell), with a timeout; a missing tool is exit 127 with the error on stderr. */
 export function localRunner(timeoutMs = 15_000): Runner {
-  return (argv, opts = {}) =>
+  const runner: Runner = (argv, opts = {}) =>
     new Promise((resolve) => {
       const [cmd, ...args] = argv;
       const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -34,6 +41,8 @@ export function localRunner(timeoutMs = 15_000): Runner {
       child.stdin.on('error', () => undefined);
       child.stdin.end(opts.input ?? '');
     });
+  localRunners.add(runner);
+  return runner;
 }
 
 /** "`nft -f -` failed (exit 1): <stderr>" */

@@ -20,6 +20,8 @@ export interface ProbeOptions {
   localPort?: number;
   /** fwmark for ICMP probes (`ping -m`, needs CAP_NET_ADMIN); the peer vantage for ICMP. */
   mark?: number;
+  /** Name resolution for TCP/HTTP (the self vantage's namespace asks the agent; see self-vantage.ts). */
+  lookup?: net.LookupFunction;
 }
 
 export interface ProbeOutcome {
@@ -88,7 +90,7 @@ function errorName(e: unknown): string {
 /** TCP connect: ok once the handshake completes; the socket is then reset (no TIME_WAIT on our side). */
 export function tcpProbe(host: string, port: number, opts: ProbeOptions): Promise<ProbeOutcome> {
   return guarded(opts, (settle, onCleanup) => {
-    const socket = net.connect({ host, port, ...(opts.localPort !== undefined ? { localPort: opts.localPort } : {}) });
+    const socket = net.connect({ host, port, ...(opts.localPort !== undefined ? { localPort: opts.localPort } : {}), ...(opts.lookup ? { lookup: opts.lookup } : {}) });
     onCleanup(() => {
       if (!socket.destroyed) {
         if (socket.readyState === 'open') socket.resetAndDestroy();
@@ -109,6 +111,7 @@ export function httpHeadProbe(url: string, opts: ProbeOptions): Promise<ProbeOut
       agent: false,
       headers: { 'user-agent': 'natkeeper-probe', connection: 'close' },
       ...(opts.localPort !== undefined ? { localPort: opts.localPort } : {}),
+      ...(opts.lookup ? { lookup: opts.lookup } : {}),
     });
     onCleanup(() => req.destroy());
     req.once('response', (res) => {

@@ -60,8 +60,10 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent: two NAT agents in the lab, 
         lease: { store: 'dynamodb', table: 'natkeeper-e2e' },
         probe: { intervalMs: INTERVAL_MS, targets },
         peers: { mode: 'static', nodes: [{ id: peer, address: ipOf(peer) }] },
-        // Each agent sees a peer's NAT function from one vantage only (its own probes through it).
-        verdict: { windowProbes: N, failuresToFail: K, minVantages: 1, minStableMs: 2_000 },
+        // Default minVantages (2): each node is seen from its own probe namespace and through the
+        // other node; shared results give both agents both views.
+        verdict: { windowProbes: N, failuresToFail: K, minStableMs: 2_000 },
+        handover: { drainTimeoutMs: 2_000 },
         http: { listen: '127.0.0.1:9469' },
         log: { level: 'info' },
       };
@@ -121,10 +123,15 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent: two NAT agents in the lab, 
     expect(verdictOf(seen, a2)?.state).toBe('healthy');
     expect(seen.health).toMatchObject({ healthy: true });
 
-    // a1's own agent notices its data plane changed and stops reporting healthy.
-    const own = await waitFor('a1 reports the drift', async () => ((await status(a1)).health.healthy ? undefined : status(a1)), 10_000);
-    expect(own.selfTest.state).toBe('failed');
-    expect(own.health.reason).toMatch(/net\.ipv4\.ip_forward/);
+    // Both vantages saw it: a1's own probes (from its probe namespace, through its forwarding)
+    // and a2's probes through a1.
+    expect(new Set(seen.probes.filter((p) => p.node === a1 && !p.ok).map((p) => p.vantage))).toEqual(new Set(['self', `peer:${a2}`]));
+    // a1's own agent finds itself unhealthy too, and stops reporting healthy.
+    const own = await waitFor('a1 unhealthy in its own view', async () => {
+      const s = await status(a1);
+      return !s.health.healthy && verdictOf(s, a1)?.state === 'unhealthy' ? s : undefined;
+    }, 10_000);
+    expect(own.health.reason).toMatch(/verdict unhealthy|net\.ipv4\.ip_forward/);
     expect(verdictOf(own, a2)?.state).toBe('healthy');
 
     // a2 is still healthy a while later (its probes through a1 keep failing, its own pass).

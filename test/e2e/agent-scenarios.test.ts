@@ -13,7 +13,7 @@
 //   4. 20% packet loss on a1's links: nobody is blamed
 //   5. every target down: every node internet-unreachable, none unhealthy
 //   6. heartbeat path a1 ↔ a2 cut: peers lost, both stay healthy
-//   7a. forwarding off on a1: a known gap at minVantages 2 (it.fails, see there)
+//   7a. forwarding off on a1: unhealthy from both vantages (self probes cross forwarding)
 //   7b. a1 loses its uplink (default route): unhealthy in a2's view and its own, others healthy
 //
 // "Nobody is blamed" is read from natkeeper_verdict_transitions_total{to="unhealthy"} of
@@ -295,12 +295,9 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent on every NAT of the lab: dis
     await allHealthy();
   }, 40_000);
 
-  // KNOWN GAP (reported to the lead): with forwarding off, a1's own probes still pass (its own
-  // traffic is not forwarded), so only one vantage (a2 through a1) fails; at the default
-  // verdict.minVantages of 2 a1 is never confirmed (src/domain/verdict/evidence.ts: failing
-  // vantages >= minVantages). a1's self-test fails (drift), but that is not a verdict.
-  // it.fails: this passes while the gap exists; when it is fixed, drop `.fails`.
-  it.fails('7a. forwarding off on a1 (a hung NAT): unhealthy in a2’s view and its own within k/n rounds', async () => {
+  // Both vantages see it: a1's own probes leave from its probe namespace through its
+  // forwarding path, and a2's probes go through a1.
+  it('7a. forwarding off on a1 (a hung NAT): unhealthy in a2’s view and its own within k/n rounds', async () => {
     await allHealthy();
     await inNs(a1, ['sysctl', '-w', 'net.ipv4.ip_forward=0']);
     const faultAt = Date.now();

@@ -32,12 +32,21 @@ export function spawnAgent(dp: DataPlane, id: string, config: Record<string, unk
   const listen = (config.http as { listen?: string } | undefined)?.listen ?? '127.0.0.1:9469';
   const port = Number(listen.split(':').pop());
   const file = join(dir, `${id}.json`);
-  writeFileSync(file, JSON.stringify(config));
+  writeFileSync(file, JSON.stringify(withSelfNamespace(config, dp.prefix, id)));
   const child = dp.spawnIn(id, [process.execPath, distFile('src/cli/main.js'), 'agent', '--config', file, '--state-file', join(dir, `${id}-state.json`)]);
   const log: string[] = [];
   child.stdout?.setEncoding('utf8').on('data', (d: string) => log.push(d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => log.push(d));
   return { id, child, log, port };
+}
+
+/**
+ * Each agent's probe namespace gets a name of its own under the lab's prefix: names are
+ * global on the host, and the lab's teardown removes everything under its prefix.
+ */
+export function withSelfNamespace(config: Record<string, unknown>, prefix: string, id: string): Record<string, unknown> {
+  const probe = (config.probe ?? {}) as Record<string, unknown>;
+  return { ...config, probe: { selfNamespace: `${prefix}self-${id.slice(-8)}`, ...probe } };
 }
 
 /** curl starts in milliseconds where node takes a few hundred on a loaded machine; node is the fallback. */

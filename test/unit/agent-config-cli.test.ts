@@ -24,7 +24,7 @@ describe('natkeeper config check', () => {
     const r = await run(['check', p]);
     expect(r).toMatchObject({ code: 0, err: '' });
     expect(r.out).toContain(`${p}: valid`);
-    expect(r.out).toContain('3 target(s) every 200 ms: tcp:1.1.1.1:443, http:checkip.amazonaws.com:80, icmp:8.8.8.8');
+    expect(r.out).toContain('3 target(s) every 200 ms: tcp:1.1.1.1:443, http:checkip.amazonaws.com:80, tcp:8.8.8.8:443');
     expect(r.out).toContain('dynamodb table natkeeper, ttl 6000 ms, renew every 2000 ms');
     expect(r.out).toContain('0.0.0.0:9469');
   });

@@ -99,7 +99,8 @@ export async function startAgentLab(opts: AgentLabOptions = {}): Promise<AgentLa
   const start = (id: string, peer: string): RunningAgent => {
     const ipOf = (i: string) => running.store.primaryInterface(i)!.privateIpAddress;
     const config = {
-      probe: { targets },
+      // Probe namespaces under the lab's prefix: one per agent, removed by the lab's teardown.
+      probe: { targets, selfNamespace: `${prefix}self-${id.slice(-8)}` },
       peers: { mode: 'static', nodes: [{ id: peer, address: ipOf(peer) }] },
       verdict: { ...(opts.minStableMs !== undefined ? { minStableMs: opts.minStableMs } : {}), ...(opts.minVantages !== undefined ? { minVantages: opts.minVantages } : {}) },
       endpoints: { ...IN_INSTANCE_ENDPOINTS },

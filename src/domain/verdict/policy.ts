@@ -14,8 +14,14 @@ import { z } from 'zod';
  * Defaults: n = 10, k = 7, m = 5 consecutive passes, minimum stable time 10 s,
  * 2 vantages, a majority of targets (2 of the default 3), data older than 2 s ignored.
  *
- * Detection: a hung NAT fails every probe from every vantage, so it is confirmed after
- * k = 7 probe rounds: 1.4 s at the default 200 ms interval (plus the probe timeout).
+ * Detection: a hung NAT fails every probe from every vantage. The scheduler sends a probe
+ * every interval I whether or not earlier ones answered, and each fails at its timeout T,
+ * so a window holds its k-th failure (k − 1) × I + T after the first hung probe was sent:
+ * 6 × 200 ms + 1 s = 2.2 s at the defaults (k = 7), 1.7 s with T = 500 ms. Counted from
+ * the moment the NAT hangs, add up to one interval until each job's next send (the windows
+ * needed run on independently jittered schedules, so expect close to the full interval):
+ * 2.2–2.4 s at the defaults, 1.7–1.9 s with T = 500 ms; a peer vantage's results then
+ * reach the deciding agent with its next heartbeat.
  *
  * False positives with 20% independent loss on every target (3 targets, 2 vantages,
  * 200 ms interval, so 5 rounds/s and 432,000 rounds a day):
