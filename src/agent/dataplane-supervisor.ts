@@ -8,7 +8,8 @@ import { validateConfig } from '../dataplane/config.js';
 import { apply, formatDifferences, selfTest, verify, type Probe } from '../dataplane/executor.js';
 import { listLinks, resolveEgressInterfaces, type ResolveOptions } from '../dataplane/interfaces.js';
 import { planDataplane, type DataplanePlan } from '../dataplane/plan.js';
-import type { Runner } from '../dataplane/runner.js';
+import { readdir } from 'node:fs/promises';
+import { isLocalRunner, type Runner } from '../dataplane/runner.js';
 import type { StateStore } from '../dataplane/state.js';
 import { sysctlReaderFor, type SysctlReader } from '../dataplane/sysctl.js';
 import type { ImdsInterface } from '../aws/imds.js';
@@ -48,6 +49,14 @@ export interface DataplaneSupervisorOptions {
   sysctl?: SysctlReader;
   resolve?: ResolveOptions;
   onConntrack?: (r: ConntrackReading) => void;
+  /** The kernel's interface names (default: /sys/class/net for the local runner, `ip -j link` otherwise). */
+  links?: () => Promise<string[]>;
+  /**
+   * How often the interface list is read. An ENI attached or detached (the floating ENI
+   * moving here or away) changes the egress interfaces: setup runs again at once instead of
+   * reporting drift, so masquerade covers a new ENI within this interval. Default 500 ms.
+   */
+  linkPollMs?: number;
 }
 
 export interface DataplaneSupervisor {
@@ -71,6 +80,11 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
   let testStatus: StepStatus = { state: 'pending', at: opts.clock.now() };
   let plan: DataplanePlan | undefined;
   let established = false;
+  // Interfaces natkeeper made itself (the probe veth) and lo never change the plan.
+  const linksKey = (names: string[]) => names.filter((n) => n !== 'lo' && !n.startsWith('nkself')).sort().join(',');
+  const readLinks = opts.links ?? (isLocalRunner(opts.runner) ? () => readdir('/sys/class/net') : async () => (await listLinks(opts.runner)).map((l) => l.ifname));
+  let plannedLinks: string | undefined;
+  let linkTimer: ReturnType<typeof setInterval> | undefined;
   const waiters = new Set<() => void>();
   let running = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -102,7 +116,9 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
     set('setup', 'running');
     try {
       await opts.prepare?.();
+      const links = linksKey(await readLinks().catch(() => []));
       plan = await buildPlan();
+      plannedLinks = links;
     } catch (e) {
       set('setup', 'failed', `setup failed: ${(e as Error).message}`);
       return;
@@ -153,8 +169,22 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
     }
   }
 
+  /** Runs a step now (after the one in progress) when the interfaces differ from the plan's. */
+  async function checkLinks(): Promise<void> {
+    if (!running || !established || plannedLinks === undefined || opts.config.egressInterfaces) return;
+    const now = linksKey(await readLinks().catch(() => []));
+    if (now === plannedLinks || !now) return;
+    log.info('dataplane_interfaces_changed', { before: plannedLinks, after: now });
+    plannedLinks = undefined;
+    established = false;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    current = current.then(step).then(loop);
+  }
+
   const loop = () => {
     if (!running) return;
+    if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
       if (!running) return;
@@ -169,9 +199,11 @@ export function createDataplaneSupervisor(opts: DataplaneSupervisorOptions): Dat
       current = step();
       await current;
       loop();
+      linkTimer = setInterval(() => void checkLinks(), opts.linkPollMs ?? 500);
     },
     async stop() {
       running = false;
+      if (linkTimer) clearInterval(linkTimer);
       if (timer) clearTimeout(timer);
       timer = undefined;
       await current;

@@ -12,6 +12,7 @@ import { until as waitFor } from '../support/async.js';
 
 /** A pretend kernel behind the Runner: sysctls, links, and natkeeper's nft table as loaded. */
 function fakeKernel(opts: { failNft?: boolean } = {}) {
+  const links = [{ ifname: 'lo', address: '00:00:00:00:00:00' }, { ifname: 'eth0', address: '02:aa:00:00:00:01' }];
   const sysctls = new Map(
     Object.entries({
       'net.ipv4.ip_forward': '0',
@@ -38,8 +39,7 @@ function fakeKernel(opts: { failNft?: boolean } = {}) {
       sysctls.set(k, v);
       return ok();
     }
-    if (cmd === 'ip' && a.join(' ') === '-j link show')
-      return ok(JSON.stringify([{ ifname: 'lo', address: '00:00:00:00:00:00' }, { ifname: 'eth0', address: '02:aa:00:00:00:01' }]));
+    if (cmd === 'ip' && a.join(' ') === '-j link show') return ok(JSON.stringify(links));
     if (cmd === 'ip') return ok(); // peer routes and rules
     if (cmd === 'nft' && a[0] === '-f') {
       const script = o.input ?? '';
@@ -71,7 +71,7 @@ function fakeKernel(opts: { failNft?: boolean } = {}) {
     }
     return { code: 127, stdout: '', stderr: `unexpected ${argv.join(' ')}` };
   };
-  return { runner, sysctls, calls };
+  return { runner, sysctls, calls, links, table: () => table };
 }
 
 const fakeImds = (id: string): NonNullable<AgentDeps['imds']> => ({
@@ -247,5 +247,23 @@ describe('agent daemon', () => {
     expect(metrics).not.toMatch(/vantage="peer:i-bbbb"\} 0\n[\s\S]*natkeeper_probe_latency_seconds_count\{target="[^"]+",vantage="self"\} 0/);
     expect(metrics).toMatch(/natkeeper_probe_failures_total\{target="tcp:127.0.9.1:7",vantage="peer:i-bbbb"\} [1-9]/);
     expect(metrics).not.toMatch(/natkeeper_probe_failures_total\{target="tcp:127.0.9.1:7",vantage="self"\} [1-9]/);
+  });
+
+  it('an ENI attached later (the floating ENI moving here) is set up at once, and its departure is no drift', async () => {
+    const k = fakeKernel();
+    const enis = [{ mac: '02:aa:00:00:00:01', deviceNumber: 0, vpcCidrs: ['10.0.0.0/16'] }];
+    const imds: NonNullable<AgentDeps['imds']> = { get: async (p: string) => ({ 'instance-id': 'i-aaaa' })[p], networkInterfaces: async () => enis.map((e) => ({ ...e })) };
+    const a = await start(config(), { runner: k.runner, imds });
+    await until(() => (a.status().selfTest.state === 'passed' ? true : undefined));
+    expect(k.table()).not.toMatch(/eth1/);
+    k.links.push({ ifname: 'eth1', address: '02:aa:00:00:00:02' });
+    enis.push({ mac: '02:aa:00:00:00:02', deviceNumber: 1, vpcCidrs: ['10.0.0.0/16'] });
+    await until(() => (/"eth1"/.test(k.table() ?? '') ? true : undefined));
+    expect(a.status().selfTest.state).toBe('passed');
+    k.links.pop();
+    enis.pop();
+    await until(() => (!/eth1/.test(k.table() ?? '') ? true : undefined));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.status().selfTest).toMatchObject({ state: 'passed' });
   });
 });
