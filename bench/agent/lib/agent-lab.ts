@@ -19,6 +19,9 @@ import { IN_INSTANCE_ENDPOINTS } from '../../../lab/vpc-endpoints.js';
 import { systemClock } from '../../../src/lease/clock.js';
 import { DynamoDbLeaseStore } from '../../../src/lease/dynamodb.js';
 
+/** As in packaging/natkeeper-agent.service. */
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96'];
+
 export const MAIN_JS = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 const LEASE_TABLE = 'natkeeper';
 const ASG_A = 'natkeeper-a';
@@ -111,7 +114,8 @@ export async function startAgentLab(opts: AgentLabOptions = {}): Promise<AgentLa
     };
     const file = join(dir, `${id}.json`);
     writeFileSync(file, JSON.stringify(config));
-    const child = dp.spawnIn(id, [process.execPath, MAIN_JS, 'agent', '--config', file, '--state-file', join(dir, `${id}-state.json`)]);
+    // The node flags of packaging/natkeeper-agent.service (NODE_OPTIONS), so RSS is measured as deployed.
+    const child = dp.spawnIn(id, [process.execPath, ...AGENT_NODE_FLAGS, MAIN_JS, 'agent', '--config', file, '--state-file', join(dir, `${id}-state.json`)]);
     let tail = '';
     const keep = (d: string) => (tail = (tail + d).slice(-8_000));
     child.stdout?.setEncoding('utf8').on('data', keep);
