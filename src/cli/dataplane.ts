@@ -7,6 +7,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { ImdsClient, DEFAULT_IMDS_BASE_URL } from '../aws/imds.js';
 import { DataplaneConfigError, normalizeCidr, validateConfig, type DataplaneConfig, type RpFilter } from '../dataplane/config.js';
 import { apply, reset, selfTest, verify, type Probe } from '../dataplane/executor.js';
+import { PEER_MARK_BASE } from '../agent/peers.js';
+import { removeAllPeerRouting } from '../probe/peer-route.js';
+import { checkNamespaceName, removeSelfNamespace, SELF_NS_DEFAULT } from '../probe/self-namespace.js';
 import { listLinks, resolveEgressInterfaces } from '../dataplane/interfaces.js';
 import { planDataplane } from '../dataplane/plan.js';
 import { localRunner, type Runner } from '../dataplane/runner.js';
@@ -25,6 +28,7 @@ export interface DataplaneArgs {
   rpFilter?: RpFilter;
   imdsUrl: string;
   stateFile: string;
+  selfNamespace: string;
   probeTarget?: { host: string; port: number };
   json: boolean;
 }
@@ -53,6 +57,7 @@ function program(): Command {
     .addOption(new Option('--rp-filter <mode>', 'reverse-path filter: off | strict | loose (default loose)'))
     .option('--imds-url <url>', 'IMDS base URL', DEFAULT_IMDS_BASE_URL)
     .option('--state-file <path>', 'where sysctls found before apply are kept for reset', DEFAULT_STATE_FILE)
+    .option('--self-namespace <name>', 'reset: the agent\'s probe namespace (probe.selfNamespace)', SELF_NS_DEFAULT)
     .option('--probe-target <host:port>', 'apply: after setup, a TCP connect through this node to host:port must succeed')
     .option('--json', 'machine-readable output', false)
     .exitOverride()
@@ -78,8 +83,14 @@ export function parseDataplaneArgs(argv: readonly string[]): DataplaneArgs {
     excludeCidrs: [],
     imdsUrl: o.imdsUrl as string,
     stateFile: o.stateFile as string,
+    selfNamespace: o.selfNamespace as string,
     json: o.json === true,
   };
+  try {
+    checkNamespaceName(args.selfNamespace);
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^probe\.selfNamespace/, '--self-namespace'));
+  }
   try {
     args.excludeCidrs = (o.excludeCidr as string[]).map((c) => normalizeCidr('--exclude-cidr', c));
   } catch (e) {
@@ -182,8 +193,16 @@ export async function runDataplaneCli(argv: readonly string[], deps: DataplaneCl
   try {
     if (args.action === 'reset') {
       const r = await reset(runner, { state });
-      print(r, [
+      // Also what the agent made for probing: peer-vantage routing and the probe namespace.
+      const probing = await removeAllPeerRouting(runner, { base: PEER_MARK_BASE, count: 256 });
+      const ns = await runner(['ip', 'netns', 'list']);
+      if (ns.code === 0 && ns.stdout.split('\n').some((l) => l.split(' ')[0] === args.selfNamespace)) {
+        await removeSelfNamespace(runner, args.selfNamespace);
+        probing.push(`probe namespace ${args.selfNamespace}`);
+      }
+      print({ ...r, removedProbing: probing }, [
         r.removedTable ? 'removed nft table ip natkeeper' : 'nft table ip natkeeper: not present',
+        ...probing.map((p) => `removed ${p}`),
         ...r.restored.map((x) => `restored ${x.key} = ${x.value}`),
         ...r.notes.map((n) => `note: ${n}`),
         ...(r.reason ? [`reset failed: ${r.reason}`] : []),

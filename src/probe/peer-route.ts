@@ -186,3 +186,30 @@ export class PortAllocator {
     return p;
   }
 }
+
+/**
+ * Removes every trace of peer-vantage routing, whatever peers it was made for (used by
+ * `natkeeper dataplane reset`): the natkeeper_probe table, the `ip rule`s whose fwmark is in
+ * natkeeper's mark range (the marks of src/agent/peers.ts), and the routing tables they used.
+ * Returns what was removed.
+ */
+export async function removeAllPeerRouting(runner: Runner, marks: { base: number; count: number }): Promise<string[]> {
+  const removed: string[] = [];
+  const rules = await runner(['ip', '-j', 'rule', 'show']);
+  let list: { priority?: number; fwmark?: string; table?: string }[] = [];
+  try {
+    list = rules.code === 0 ? (JSON.parse(rules.stdout) as typeof list) : [];
+  } catch {
+    list = [];
+  }
+  for (const r of list) {
+    const mark = r.fwmark === undefined ? NaN : Number(r.fwmark);
+    if (!(mark >= marks.base && mark < marks.base + marks.count) || r.priority === undefined || r.table === undefined) continue;
+    const argv = ['ip', 'rule', 'del', 'priority', String(r.priority), 'fwmark', `${hex(mark)}/0xffffffff`, 'lookup', r.table];
+    if ((await runner(argv)).code === 0) removed.push(`ip rule ${r.priority} fwmark ${hex(mark)} lookup ${r.table}`);
+    if ((await runner(['ip', 'route', 'flush', 'table', r.table])).code === 0) removed.push(`routing table ${r.table}`);
+  }
+  const listed = await runner(['nft', 'list', 'table', PROBE_NFT_FAMILY, PROBE_NFT_TABLE]);
+  if (listed.code === 0 && (await runner(['nft', '-f', '-'], { input: PROBE_DELETE_SCRIPT })).code === 0) removed.push(`nft table ${PROBE_NFT_FAMILY} ${PROBE_NFT_TABLE}`);
+  return removed;
+}

@@ -37,6 +37,7 @@ describe('natkeeper dataplane arguments', () => {
       rpFilter: 'strict',
       imdsUrl: 'http://169.254.169.254',
       stateFile: '/tmp/x.json',
+      selfNamespace: 'natkeeper-self',
       probeTarget: { host: '198.51.100.10', port: 7 },
       json: true,
     });

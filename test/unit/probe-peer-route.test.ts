@@ -8,6 +8,7 @@ import {
   peerRouteCommands,
   peerRouteRemoveCommands,
   probeRuleset,
+  removeAllPeerRouting,
   removePeerRoutes,
   validatePeerRoutes,
   type PeerRoute,
@@ -167,5 +168,27 @@ describe('parseTarget', () => {
   ])('%s is refused', (spec, msg) => {
     expect(() => parseTarget(spec)).toThrow(TargetError);
     expect(() => parseTarget(spec)).toThrow(msg);
+  });
+});
+
+describe('removeAllPeerRouting (dataplane reset)', () => {
+  it('removes the rules in natkeeper’s mark range, their tables and the probe table; leaves other rules alone', async () => {
+    const calls: string[] = [];
+    const rules = [
+      { priority: 0, src: 'all', table: 'local' },
+      { priority: 1000, src: 'all', fwmark: '0x4e4b0001', table: '201' },
+      { priority: 1001, src: 'all', fwmark: '0x4e4b0002', table: '202' },
+      { priority: 1500, src: 'all', fwmark: '0x10', table: '99' },
+      { priority: 32766, src: 'all', table: 'main' },
+    ];
+    const runner: Runner = async (argv) => {
+      calls.push(argv.join(' '));
+      if (argv.join(' ') === 'ip -j rule show') return { code: 0, stdout: JSON.stringify(rules), stderr: '' };
+      return { code: 0, stdout: '', stderr: '' };
+    };
+    const removed = await removeAllPeerRouting(runner, { base: 0x4e4b0001, count: 256 });
+    expect(removed).toEqual(['ip rule 1000 fwmark 0x4e4b0001 lookup 201', 'routing table 201', 'ip rule 1001 fwmark 0x4e4b0002 lookup 202', 'routing table 202', 'nft table ip natkeeper_probe']);
+    expect(calls.some((c) => c.includes('fwmark 0x00000010'))).toBe(false);
+    expect(calls.some((c) => c.includes('table 99'))).toBe(false);
   });
 });
