@@ -8,8 +8,8 @@ import type { AgentMetrics } from '../telemetry/metrics-agent.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ProbeStatus } from './status.js';
 
-/** A probe result in /status; `node` is the node whose NAT function the probe tested. */
-export type ProbeRecord = ProbeStatus & { node: NodeId };
+/** A probe result in /status. */
+export type ProbeRecord = ProbeStatus;
 
 export interface Observations {
   observe(s: Signal): void;

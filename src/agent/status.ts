@@ -14,6 +14,8 @@ export interface StepStatus {
 }
 
 export interface ProbeStatus {
+  /** The node whose NAT function the probe tested (this node for `self`, a peer for `peer:<this node>`, or anyone's shared result). */
+  node: NodeId;
   /** The target's name (probe.targets[].name). */
   target: string;
   kind: 'tcp' | 'http' | 'icmp';

@@ -12,8 +12,8 @@ function healthyStatus(): AgentStatus {
     setup: { state: 'passed', at: 1000 },
     selfTest: { state: 'passed', at: 1100 },
     probes: [
-      { target: 'tcp:1.1.1.1:443', kind: 'tcp', vantage: 'self', ok: true, latencyMs: 12, at: 2000 },
-      { target: 'tcp:1.1.1.1:443', kind: 'tcp', vantage: 'peer:i-2', ok: false, error: 'timeout after 1000 ms', at: 2000 },
+      { node: 'i-1', target: 'tcp:1.1.1.1:443', kind: 'tcp', vantage: 'self', ok: true, latencyMs: 12, at: 2000 },
+      { node: 'i-2', target: 'tcp:1.1.1.1:443', kind: 'tcp', vantage: 'peer:i-2', ok: false, error: 'timeout after 1000 ms', at: 2000 },
     ],
     verdicts: [
       { node: 'i-1', state: 'healthy', since: 1500, code: 'recovered', reason: 'all targets passing' },
