@@ -130,7 +130,7 @@ const probeSchema = z.strictObject({
    */
   selfVantage: z.enum(['namespace', 'local'], { error: 'expected namespace or local' }).default('namespace'),
   /** The probe namespace's name. Default natkeeper-self. */
-  selfNamespace: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected 1-64 of A-Z a-z 0-9 _ . -' }).default('natkeeper-self'),
+  selfNamespace: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, { error: 'expected 1-64 of A-Z a-z 0-9 _ . -, not starting with . or -' }).default('natkeeper-self'),
 });
 
 const heartbeatSchema = z.strictObject({

@@ -16,20 +16,31 @@ export const SELF_NS_IF = 'nkself1';
 export const SELF_HOST_ADDR = '169.254.99.1';
 export const SELF_NS_ADDR = '169.254.99.2';
 
-const NS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const NS_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
 export function checkNamespaceName(name: string): void {
-  if (!NS_NAME.test(name)) throw new Error(`probe.selfNamespace: expected 1-64 of A-Z a-z 0-9 _ . -, got ${JSON.stringify(name)}`);
+  if (!NS_NAME.test(name)) throw new Error(`probe.selfNamespace: expected 1-64 of A-Z a-z 0-9 _ . -, not starting with . or -, got ${JSON.stringify(name)}`);
 }
 
 /** Creates (or repairs) the namespace and its veth pair; idempotent. */
 export async function ensureSelfNamespace(runner: Runner, ns: string): Promise<{ ok: true } | { ok: false; reason: string }> {
   checkNamespaceName(ns);
   const list = await runner(['ip', 'netns', 'list']);
-  const exists = list.code === 0 && list.stdout.split('\n').some((l) => l.split(' ')[0] === ns);
+  let exists = list.code === 0 && list.stdout.split('\n').some((l) => l.split(' ')[0] === ns);
+  // A name left by an earlier agent whose mount namespace is gone (systemd and `ip netns
+  // exec` give the agent its own): the file is there, the namespace is not. Start over.
+  if (exists && (await runner(['ip', '-n', ns, 'link', 'show', 'lo'])).code !== 0) {
+    await runner(['ip', 'netns', 'del', ns]);
+    await runner(['rm', '-f', `/run/netns/${ns}`]);
+    exists = false;
+  }
   const steps: string[][] = [];
-  if (!exists) steps.push(['ip', 'netns', 'add', ns]);
-  const link = await runner(['ip', 'link', 'show', SELF_HOST_IF]);
+  if (!exists) {
+    // A veth left from an earlier namespace would point into it: remove it (absent: harmless).
+    await runner(['ip', 'link', 'del', SELF_HOST_IF]);
+    steps.push(['ip', 'netns', 'add', ns]);
+  }
+  const link = exists ? await runner(['ip', 'link', 'show', SELF_HOST_IF]) : { code: 1 };
   if (link.code !== 0) steps.push(['ip', 'link', 'add', SELF_HOST_IF, 'type', 'veth', 'peer', 'name', SELF_NS_IF, 'netns', ns]);
   steps.push(
     ['ip', 'addr', 'replace', `${SELF_HOST_ADDR}/30`, 'dev', SELF_HOST_IF],
