@@ -32,6 +32,9 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'dataplane') return (await import('./dataplane.js')).runDataplaneCli(argv.slice(1));
   if (argv[0] === 'config') return (await import('./config-check.js')).runConfigCli(argv.slice(1));
   if (argv[0] === 'agent') return (await import('./agent.js')).runAgentCli(argv.slice(1));
+  if (argv[0] === 'status') return (await import('./status.js')).runStatusCli(argv.slice(1));
+  if (argv[0] === 'plan') return (await import('./plan.js')).runPlanCli(argv.slice(1));
+  if (argv[0] === 'history') return (await import('./history.js')).runHistoryCli(argv.slice(1));
   const program = new Command('natkeeper')
     .description('high availability for NAT instances in AWS VPCs')
     .version(version())
@@ -40,6 +43,9 @@ export async function main(argv: string[]): Promise<number> {
   program.command('dataplane').description('on-instance NAT setup: apply | verify | reset (natkeeper dataplane --help)');
   program.command('config').description('the agent config file: check FILE (natkeeper config --help)');
   program.command('agent').description('the NAT node daemon: natkeeper agent --config FILE (natkeeper agent --help)');
+  program.command('status').description('zones, egress, route targets, verdicts, lease holder and token: natkeeper status --config FILE [--json]');
+  program.command('plan').description('what the controller would do now, dry run: natkeeper plan --config FILE [--json]');
+  program.command('history').description('the decision log: natkeeper history --config FILE [--limit N] [--json]');
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

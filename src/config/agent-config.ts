@@ -273,6 +273,8 @@ export function parseListenAddress(text: string): ListenAddress | undefined {
 
 const natGatewayId = z.string().regex(/^nat-[0-9a-f]{8,17}$/, { error: 'expected a NAT Gateway id like nat-0123456789abcdef0' });
 const controllerSchema = z.strictObject({
+  /** The VPC to manage. Default: this instance's (IMDS); set it to run natkeeper status/plan/history off an instance. */
+  vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { error: 'expected a VPC id like vpc-0123456789abcdef0' }).optional(),
   /** Run the controller in this agent while it holds the lease. Default true. */
   enabled: z.boolean({ error: 'expected true or false' }).default(true),
   /** Zones to manage (natkeeper:zone tag values). Default: every zone found by tag. */
