@@ -1,0 +1,124 @@
+// Failover end to end (issue 4, tests 1 and 3): agents on every NAT of the lab, the lease
+// holder's controller moves egress. A hard-killed active NAT in zone a (a standby beside it)
+// → eni-move: the internet sees the same EIP before and after. Then the killed NAT comes
+// back, and the now active one hangs (running, EC2 healthy, forwarding off) → detected from
+// both vantages and the floating ENI moves back.
+// Traffic stays inside the lab's namespaces.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkEgress } from '../../lab/egress.js';
+import { startLab, type RunningLab } from '../../lab/lab.js';
+import { teardownLab } from '../../lab/netns/dataplane.js';
+import { topologySchema } from '../../lab/topology/schema.js';
+import { IN_INSTANCE_ENDPOINTS } from '../../lab/vpc-endpoints.js';
+import { parseConfigText } from '../../src/config/load-file.js';
+import { DynamoDbLeaseStore } from '../../src/lease/dynamodb.js';
+import { ensureLeaseTable, spawnAgent, stopAgent, type LabAgent } from '../support/agent-lab.js';
+import { until } from '../support/async.js';
+import { skipE2e, suiteName } from './dataplane-lab.js';
+
+const PREFIX = `nkf${randomBytes(2).toString('hex')}-`;
+const TABLE = 'natkeeper-failover';
+
+// Not yet in `make test`: about one run in three, the first NAT's agent logs nothing and
+// zone a's floating ENI shows no attachment at start, so the leader moves zone a's egress
+// cross-zone before any fault (under investigation, issue 4). NATKEEPER_E2E_FAILOVER=1 runs it.
+const enabled = process.env.NATKEEPER_E2E_FAILOVER === '1';
+
+describe.skipIf(skipE2e || !enabled)(suiteName('failover in the lab: agents + the leader’s controller (root)'), () => {
+  let lab: RunningLab;
+  let dir: string;
+  const agents: LabAgent[] = [];
+  // ENI attach/detach instant, EC2 notices a killed host after 1 s, no ASG replacement during the test.
+  const topology = parseConfigText(
+    topologySchema,
+    [
+      'realism: { mutatingLatencyMs: 0, describeLatencyMs: 0, eniAttachMs: 0, eniDetachMs: 0, instanceStartMs: 0, instanceStopMs: 0, instanceTerminateMs: 0, killStateDelayMs: 1000 }',
+      'autoScaling: { replacementDelayMs: 600000 }',
+      // Zone a: three NATs, so after a hard kill there is still a standby for the hung-NAT test.
+      'zones:',
+      '  - { name: a, publicSubnet: 10.0.0.0/24, privateSubnets: [10.0.100.0/24], natInstances: 3, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 0, floatingEni: true }',
+      '  - { name: b, publicSubnet: 10.0.1.0/24, privateSubnets: [10.0.101.0/24], natInstances: 1, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 0, floatingEni: true }',
+    ].join('\n'),
+    'test topology',
+  );
+  const echo = topology.internet.echoTargets[0]!;
+  const dp = () => lab.dataPlane!;
+  const zoneA = () => lab.manifest.zones[0]!;
+  const eniA = () => lab.store.networkInterfaces.get(zoneA().floatingEniId!)!;
+  const egressOf = async (app: string) => (await checkEgress(dp(), app, echo, topology.internet.echoPort, 500)).seen;
+  const decisions = () => new DynamoDbLeaseStore({ client: dynamoClient(), tableName: TABLE, clock: { now: () => Date.now() } }).history(20);
+  let dynamoClient: () => import('@aws-sdk/client-dynamodb').DynamoDBClient;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nk-failover-'));
+    lab = await startLab({ topology, runDir: join(dir, 'lab'), prefix: PREFIX, dataPlane: 'on' });
+    await dp().settled();
+    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+    dynamoClient = () => new DynamoDBClient({ endpoint: lab.endpoints.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLABTEST', secretAccessKey: 'lab-secret' }, maxAttempts: 1 });
+    await ensureLeaseTable(lab, TABLE);
+    const config = {
+      endpoints: IN_INSTANCE_ENDPOINTS,
+      probe: { targets: topology.internet.echoTargets.map((host) => ({ kind: 'tcp', host, port: topology.internet.echoPort, timeoutMs: 500 })) },
+      verdict: { minStableMs: 2_000 },
+      lease: { store: 'dynamodb', table: TABLE, ttlMs: 3_000, renewEveryMs: 1_000 },
+      controller: { resyncMs: 2_000 },
+      handover: { drainTimeoutMs: 2_000 },
+      http: { listen: '127.0.0.1:9469' },
+    };
+    for (const id of lab.manifest.zones.flatMap((z) => z.natInstanceIds)) agents.push(spawnAgent(dp(), id, config, dir));
+  }, 120_000);
+
+  afterAll(async () => {
+    try {
+      await Promise.all(agents.map((a) => stopAgent(a)));
+      await lab?.close();
+    } finally {
+      await teardownLab(PREFIX);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('1. hard kill of zone a’s active NAT with a standby: eni-move, and the internet sees the same EIP', async () => {
+    const [a1] = zoneA().natInstanceIds as [string];
+    const standby = () => zoneA().natInstanceIds.find((id) => id !== a1 && eniA().attachment?.instanceId === id);
+    const app = zoneA().appInstanceIds[0]!;
+    expect(eniA().attachment?.instanceId).toBe(a1);
+    const before = await until('app-a egress through the floating ENI', () => egressOf(app), 30_000);
+    await lab.chaos.run({ verb: 'kill', instance: a1 });
+    const killedAt = Date.now();
+    await until('eni-a moved to a standby', () => standby() !== undefined && eniA().attachment?.status === 'attached', 20_000).catch((e: unknown) => {
+      const tail = agents.map((a) => `--- ${a.id}\n${a.log.join('').split('\n').filter((l) => !/probe_error/.test(l)).slice(0, 25).join('\n')}`).join('\n');
+      throw new Error(`${(e as Error).message}\n${tail}`);
+    });
+    const after = await until('egress back', () => egressOf(app), 10_000);
+    console.log(`hard kill: eni-a on a standby and egress back ${Date.now() - killedAt} ms after the kill`);
+    expect(after).toBe(before);
+    const log = await decisions();
+    expect(log[0]).toMatchObject({ action: 'failover', detail: { zone: 'a', strategy: 'eni-move', via: standby() } });
+  }, 60_000);
+
+  it('3. hung NAT (running, EC2 healthy, forwarding off) on the now active NAT: found from both vantages, eni-a to the last standby', async () => {
+    const app = zoneA().appInstanceIds[0]!;
+    const active = eniA().attachment!.instanceId;
+    const last = zoneA().natInstanceIds.find((id) => id !== active && lab.store.instances.get(id)?.state === 'running')!;
+    expect(last).toBeDefined();
+    const before = await until('app-a egress', () => egressOf(app), 20_000);
+    const log0 = (await decisions()).length;
+    const r = await dp().exec(active, ['sysctl', '-w', 'net.ipv4.ip_forward=0'], { timeoutMs: 5_000 });
+    expect(r.code).toBe(0);
+    const hungAt = Date.now();
+    await until('eni-a moved to the last standby', () => eniA().attachment?.instanceId === last && eniA().attachment?.status === 'attached', 30_000);
+    const after = await until('egress back', () => egressOf(app), 10_000);
+    console.log(`hung NAT: eni-a moved and egress back ${Date.now() - hungAt} ms after forwarding went off`);
+    expect(after).toBe(before);
+    expect(lab.store.instances.get(active)?.state).toBe('running');
+    const log = await decisions();
+    expect(log.length).toBeGreaterThan(log0);
+    expect(log[0]).toMatchObject({ action: 'failover', detail: { zone: 'a', strategy: 'eni-move', via: last } });
+    expect(JSON.stringify(log[0]!.detail)).toMatch(/is unhealthy/);
+  }, 90_000);
+});
