@@ -1,8 +1,9 @@
 /**
  * A vitest reporter that ends the run with exactly one line:
  *
- *   N passed, N failed[, N skipped]
+ *   N passed, N failed
  *
+ * (skipped tests, when there are any, are counted on the line before it).
  * Counts are per test case. A test file or suite that fails outside its tests
  * (import error, syntax error, failing beforeAll/afterAll) and every unhandled
  * error also count as one failure each, so a broken run never reads "0 failed".
@@ -17,11 +18,10 @@ export interface SummaryCounts {
   skipped: number;
 }
 
-/** The summary line; `skipped` appears only when non-zero. */
+/** The summary: `N passed, N failed` last, preceded by `N skipped` when there are any. */
 export function formatSummary(counts: SummaryCounts): string {
-  const parts = [`${counts.passed} passed`, `${counts.failed} failed`];
-  if (counts.skipped > 0) parts.push(`${counts.skipped} skipped`);
-  return parts.join(', ');
+  const last = `${counts.passed} passed, ${counts.failed} failed`;
+  return counts.skipped > 0 ? `${counts.skipped} skipped\n${last}` : last;
 }
 
 /**

@@ -18,7 +18,7 @@ describe('formatSummary', () => {
   const cases: Array<[SummaryCounts, string]> = [
     [{ passed: 0, failed: 0, skipped: 0 }, '0 passed, 0 failed'],
     [{ passed: 12, failed: 1, skipped: 0 }, '12 passed, 1 failed'],
-    [{ passed: 3, failed: 0, skipped: 2 }, '3 passed, 0 failed, 2 skipped'],
+    [{ passed: 3, failed: 0, skipped: 2 }, '2 skipped\n3 passed, 0 failed'],
   ];
   it.each(cases)('%o -> %s', (counts, line) => {
     expect(formatSummary(counts)).toBe(line);
