@@ -22,24 +22,20 @@ import {
   RecordLifecycleActionHeartbeatCommand,
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
-import pRetry from 'p-retry';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeId, PlannedHandoverSignal } from '../domain/signals.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { ImdsClient } from './imds.js';
+import { isRetryableAwsError, withAwsRetry, type AwsRetryOptions } from './retry.js';
 
 export type LifecycleResult = 'CONTINUE' | 'ABANDON';
 type Transition = 'autoscaling:EC2_INSTANCE_LAUNCHING' | 'autoscaling:EC2_INSTANCE_TERMINATING';
 const LAUNCHING: Transition = 'autoscaling:EC2_INSTANCE_LAUNCHING';
 const TERMINATING: Transition = 'autoscaling:EC2_INSTANCE_TERMINATING';
 
-export interface LifecycleRetryOptions {
-  /** Retries per API call (default 6). */
-  retries?: number;
-  /** First backoff (default 200 ms), doubling up to maxTimeoutMs (default 5000 ms), randomized. */
-  minTimeoutMs?: number;
-  maxTimeoutMs?: number;
-}
+/** Retries of the hooks' API calls (see src/aws/retry.ts). */
+export type LifecycleRetryOptions = AwsRetryOptions;
+export { isRetryableAwsError };
 
 export interface LifecycleOptions {
   autoScaling: Pick<AutoScalingClient, 'send'>;
@@ -82,18 +78,6 @@ export type TerminationOutcome =
 export type SetupAndSelfTest = (signal: AbortSignal) => Promise<boolean | void>;
 export type HandOver = (signal: AbortSignal) => Promise<void>;
 
-/** True for errors worth retrying: throttling, server faults, dropped connections. */
-export function isRetryableAwsError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: string; code?: string; $fault?: string; $retryable?: { throttling?: boolean }; $metadata?: { httpStatusCode?: number } };
-  const name = e.name ?? '';
-  if (['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled', 'SlowDown'].includes(name)) return true;
-  if (e.$retryable?.throttling) return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (status === 429 || (status !== undefined && status >= 500)) return true;
-  if (e.$fault === 'server') return true;
-  return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'TimeoutError'].includes(e.code ?? name);
-}
 
 function isNoActiveAction(err: unknown): boolean {
   const e = err as { name?: string; message?: string };
@@ -357,16 +341,7 @@ export class LifecycleHooks {
   }
 
   private call<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    const r = this.opts.retry ?? {};
-    return pRetry(fn, {
-      retries: r.retries ?? 6,
-      minTimeout: r.minTimeoutMs ?? 200,
-      maxTimeout: r.maxTimeoutMs ?? 5000,
-      randomize: true,
-      shouldRetry: ({ error }) => isRetryableAwsError(error),
-      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-        if (isRetryableAwsError(error)) this.log.warn('asg.api-retry', { action, attempt: attemptNumber, retriesLeft, error });
-      },
-    });
+    return withAwsRetry(fn, { ...(this.opts.retry ? { retry: this.opts.retry } : {}), log: this.log, event: 'asg.api-retry', fields: { action } });
   }
+
 }

@@ -23,8 +23,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../lease/clock.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
-import type { LifecycleRetryOptions } from './lifecycle.js';
-import { withAwsRetry } from './retry.js';
+import { withAwsRetry, type AwsRetryOptions } from './retry.js';
 
 export const NODE_SETUP_DEFAULTS = {
   deviceIndex: 1,
@@ -34,7 +33,7 @@ export const NODE_SETUP_DEFAULTS = {
 
 export interface NodeSetupOptions {
   /** Retries of throttled / failed calls (defaults as in lifecycle.ts: 6 retries, 200 ms doubling to 5 s). */
-  retry?: LifecycleRetryOptions;
+  retry?: AwsRetryOptions;
   /** Upper bound on each wait for an attachment state (default 60 s). */
   attachTimeoutMs?: number;
   /** Describe interval while waiting (default 500 ms). */

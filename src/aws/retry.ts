@@ -3,11 +3,32 @@
 // other error surfaces at once. natkeeper's retries come on top of the SDK's own.
 import pRetry from 'p-retry';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
-import { isRetryableAwsError, type LifecycleRetryOptions } from './lifecycle.js';
 
-export type AwsRetryOptions = LifecycleRetryOptions;
+export interface AwsRetryOptions {
+  /** Retries per API call (default 6). */
+  retries?: number;
+  /** First backoff (default 200 ms), doubling up to maxTimeoutMs (default 5000 ms), randomized. */
+  minTimeoutMs?: number;
+  maxTimeoutMs?: number;
+}
 
-export function withAwsRetry<T>(fn: () => Promise<T>, opts: { retry?: AwsRetryOptions; log?: Logger; onRetry?: (error: unknown) => void } = {}): Promise<T> {
+/** True for errors worth retrying: throttling, server faults, dropped connections. */
+export function isRetryableAwsError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: string; code?: string; $fault?: string; $retryable?: { throttling?: boolean }; $metadata?: { httpStatusCode?: number } };
+  const name = e.name ?? '';
+  if (['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled', 'SlowDown'].includes(name)) return true;
+  if (e.$retryable?.throttling) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status === 429 || (status !== undefined && status >= 500)) return true;
+  if (e.$fault === 'server') return true;
+  return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'TimeoutError'].includes(e.code ?? name);
+}
+
+export function withAwsRetry<T>(
+  fn: () => Promise<T>,
+  opts: { retry?: AwsRetryOptions; log?: Logger; onRetry?: (error: unknown) => void; event?: string; fields?: Record<string, string> } = {},
+): Promise<T> {
   const r = opts.retry ?? {};
   return pRetry(fn, {
     retries: r.retries ?? 6,
@@ -18,7 +39,7 @@ export function withAwsRetry<T>(fn: () => Promise<T>, opts: { retry?: AwsRetryOp
     onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
       if (!isRetryableAwsError(error)) return;
       opts.onRetry?.(error);
-      (opts.log ?? silentLogger).warn('ec2.api-retry', { attempt: attemptNumber, retriesLeft, error });
+      (opts.log ?? silentLogger).warn(opts.event ?? 'ec2.api-retry', { ...opts.fields, attempt: attemptNumber, retriesLeft, error });
     },
   });
 }

@@ -36,6 +36,17 @@ function manualTime() {
   };
 }
 
+/** The store as seen by a participant whose link to it is down while `isDown(holder)`: every call times out. */
+function unreachableFor(store: LeaseStore, isDown: (holder: string) => boolean): LeaseStore {
+  return new Proxy(store, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => (isDown(String(args[0])) ? Promise.reject(new Error('ETIMEDOUT')) : (v as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+}
+
 const TTL = 6_000;
 const RENEW = 2_000;
 
@@ -95,15 +106,8 @@ describe('leader election over the lease store', () => {
     let broken = false;
     const data = memoryLeaseData();
     const { t, nodes } = participants(2, (clock) => {
-      const real = new MemoryLeaseStore({ clock, data });
       // i-0's store link breaks; i-1's stays up (the store itself is fine).
-      return new Proxy(real, {
-        get(target, prop, recv) {
-          const v = Reflect.get(target, prop, recv) as unknown;
-          if (typeof v !== 'function') return v;
-          return (...args: unknown[]) => (broken && args[0] === 'i-0' ? Promise.reject(new Error('ETIMEDOUT')) : (v as (...a: unknown[]) => unknown).apply(target, args));
-        },
-      });
+      return unreachableFor(new MemoryLeaseStore({ clock, data }), (holder) => broken && holder === 'i-0');
     });
     for (const n of nodes) n.start();
     await t.advance(0);
@@ -126,14 +130,7 @@ describe('leader election over the lease store', () => {
     const down = new Set<string>();
     const data = memoryLeaseData();
     const { t, nodes } = participants(3, (clock) => {
-      const real = new MemoryLeaseStore({ clock, data });
-      return new Proxy(real, {
-        get(target, prop, recv) {
-          const v = Reflect.get(target, prop, recv) as unknown;
-          if (typeof v !== 'function') return v;
-          return (...args: unknown[]) => (down.has(String(args[0])) ? Promise.reject(new Error('ETIMEDOUT')) : (v as (...a: unknown[]) => unknown).apply(target, args));
-        },
-      });
+      return unreachableFor(new MemoryLeaseStore({ clock, data }), (holder) => down.has(holder));
     });
     for (const n of nodes) n.start();
     for (let step = 0; step < 200; step++) {
