@@ -88,7 +88,8 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent: two NAT agents in the lab, 
         async () => {
           const s = await status(id);
           const others = id === a1 ? a2 : a1;
-          return s.health.healthy && verdictOf(s, id)?.state === 'healthy' && verdictOf(s, others)?.state === 'healthy' ? s : undefined;
+          // The peer's own verdict arrives with its heartbeats, a little after ours of it.
+          return s.health.healthy && verdictOf(s, id)?.state === 'healthy' && verdictOf(s, others)?.state === 'healthy' && s.peers[0]?.verdict === 'healthy' ? s : undefined;
         },
         30_000,
       );
