@@ -191,16 +191,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     missedIntervals: config.heartbeat.lostAfterMissed,
   });
 
-  const scheduler = (jobs: ProbeJob[], wrap: (p: ProbeFn) => ProbeFn): ProbeScheduler =>
+  const scheduler = (jobs: ProbeJob[], run: ProbeFn): ProbeScheduler =>
     createProbeScheduler({
       jobs,
       clock,
       intervalMs: config.probe.intervalMs,
       onSignal: observeOwn,
-      probe: wrap(probe),
+      probe: run,
       onError: (e, job) => log.error('probe_error', { target: job.target.name, vantage: job.vantage, error: e as Error }),
     });
-  const ownScheduler = scheduler(ownJobs, () => obs.recordingErrors(selfProbe, me.id, 'self'));
+  const ownScheduler = scheduler(ownJobs, obs.recordingErrors(selfProbe, me.id, 'self'));
   const peerSet = createPeerSet({
     runner,
     heartbeat,
@@ -209,7 +209,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     probeThrough: (route) =>
       scheduler(
         config.probe.targets.flatMap((t, i) => throughPeerJobs(me.id, route, [targets[i]!], t.timeoutMs)),
-        (p) => obs.recordingErrors(p, route.peerId, `peer:${me.id}`),
+        obs.recordingErrors(probe, route.peerId, `peer:${me.id}`),
       ),
   });
 

@@ -163,7 +163,8 @@ export async function ensureFloatingEni(ec2: Ec2, instanceId: string, opts: Floa
 
 // ---- internals ------------------------------------------------------------------
 
-async function describeEni(ec2: Ec2, eniId: string, opts: NodeSetupOptions): Promise<NetworkInterface> {
+/** The ENI as EC2 describes it (retried); a NodeSetupError naming it when it does not exist. */
+export async function describeEni(ec2: Ec2, eniId: string, opts: NodeSetupOptions = {}): Promise<NetworkInterface> {
   let out;
   try {
     out = await call(opts, () => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] })));

@@ -1,8 +1,8 @@
 // `natkeeper plan`: what the controller would do now (dry run): observe, assess with the
 // agent's verdicts, plan; nothing is changed.
-import { assess } from '../controller/loop.js';
+import { HISTORY_READ, planFromObservation } from '../controller/loop.js';
 import { observeVpc } from '../controller/observe.js';
-import { plan, type Action } from '../domain/planner/index.js';
+import type { Action } from '../domain/planner/index.js';
 import { runOpsCommand, type OpsCommand, type OpsIo } from './ops-command.js';
 import { formatTable } from './table.js';
 
@@ -23,15 +23,8 @@ export const planCommand: OpsCommand<object> = {
   name: 'plan',
   description: 'what the controller would do now (dry run, nothing changes)',
   async run(ctx, opts, out) {
-    const [vpc, v, history] = await Promise.all([observeVpc(ctx.ec2, ctx.observe), ctx.verdicts(), ctx.leaseStore.history(100)]);
-    const now = Date.now();
-    const { health, handovers } = assess(v.verdicts, now);
-    for (const n of vpc.nodes) {
-      const h = handovers.get(n.id);
-      if (h) n.handover = h;
-    }
-    const transitions = history.flatMap((r) => (['failover', 'failback', 'handover'].includes(r.action) && typeof r.detail?.['zone'] === 'string' ? [{ zone: r.detail['zone'], at: r.at }] : []));
-    const p = plan({ vpc, health, history: transitions, policy: ctx.policy, now });
+    const [vpc, v, history] = await Promise.all([observeVpc(ctx.ec2, ctx.observe), ctx.verdicts(), ctx.leaseStore.history(HISTORY_READ)]);
+    const p = planFromObservation(vpc, v.verdicts, history, ctx.policy, Date.now());
     if (opts.json) {
       out(JSON.stringify({ ...p, verdicts: 'source' in v ? { source: v.source } : { unavailable: v.unavailable } }, null, 2));
       return 0;

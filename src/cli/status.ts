@@ -3,7 +3,7 @@
 // holder and its fencing token; the latest decisions.
 import { observeVpc } from '../controller/observe.js';
 import { assess } from '../controller/loop.js';
-import { indexVpc, tablesOf } from '../domain/planner/index.js';
+import { indexVpc, tableVia, tablesOf } from '../domain/planner/index.js';
 import type { RouteTarget } from '../domain/planner/index.js';
 import { runOpsCommand, type OpsCommand, type OpsIo } from './ops-command.js';
 import { formatTable } from './table.js';
@@ -19,7 +19,14 @@ export const statusCommand: OpsCommand<object> = {
     const { health } = assess(v.verdicts, Date.now());
     const zones = vpc.zones.map((z) => {
       const tables = tablesOf(vpc, z.name);
-      const vias = [...new Set(tables.map((t) => { const via = t.blackhole ? { kind: 'none' as const, why: 'blackhole' } : idx.via(t.target); return via.kind === 'node' ? via.node : via.kind === 'nat-gateway' ? via.id : `none (${via.why})`; }))];
+      const vias = [
+        ...new Set(
+          tables.map((t) => {
+            const via = tableVia(idx, t);
+            return via.kind === 'node' ? via.node : via.kind === 'nat-gateway' ? via.id : `none (${via.why})`;
+          }),
+        ),
+      ];
       const how = tables.every((t) => z.floatingEni && t.target.kind === 'eni' && t.target.id === z.floatingEni.eniId) ? 'floating ENI' : 'route';
       return {
         zone: z.name,

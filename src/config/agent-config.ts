@@ -16,11 +16,9 @@ import {
 import { DEFAULT_RESYNC_MS } from '../controller/defaults.js';
 import { DEFAULT_PLANNER_POLICY } from '../domain/planner/types.js';
 import { requiredTargets, verdictPolicySchema } from '../domain/verdict/policy.js';
+import { PEER_PORTS_EACH } from '../agent/peers.js';
 import { awsNodeConfigSchema } from './aws-node-config.js';
 import { loadConfigFile, parseConfigText } from './load-file.js';
-
-/** Source ports per (peer, target) for probes through a peer; PEER_PORTS_EACH in src/agent/peers.ts. */
-const PEER_PORTS_PER_TARGET = 50;
 
 export const AGENT_DEFAULTS = {
   probeIntervalMs: 200,
@@ -367,11 +365,11 @@ export const agentConfigSchema = z
       // Probes overlap (one per interval, each with its own timeout); a peer-vantage target
       // takes a source port per probe in flight from its 50-port range (src/agent/peers.ts).
       const inFlight = Math.ceil(t.timeoutMs / c.probe.intervalMs) + 1;
-      if (inFlight > PEER_PORTS_PER_TARGET)
+      if (inFlight > PEER_PORTS_EACH)
         ctx.addIssue({
           code: 'custom',
           path: ['probe', 'targets', i, 'timeoutMs'],
-          message: `expected at most ${(PEER_PORTS_PER_TARGET - 1) * c.probe.intervalMs} ms at probe.intervalMs ${c.probe.intervalMs} (${inFlight} probes would be in flight, more than the ${PEER_PORTS_PER_TARGET} source ports a target has)`,
+          message: `expected at most ${(PEER_PORTS_EACH - 1) * c.probe.intervalMs} ms at probe.intervalMs ${c.probe.intervalMs} (${inFlight} probes would be in flight, more than the ${PEER_PORTS_EACH} source ports a target has)`,
         });
       if (t.timeoutMs >= c.verdict.staleAfterMs)
         ctx.addIssue({

@@ -17,7 +17,7 @@ import {
   ReplaceRouteTableAssociationCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { waitForEni } from '../aws/node-setup.js';
+import { describeEni, waitForEni } from '../aws/node-setup.js';
 import { withAwsRetry, type AwsRetryOptions } from '../aws/retry.js';
 import type { ClientThrottle } from '../aws/throttle.js';
 import type { Clock } from '../domain/clock.js';
@@ -131,7 +131,7 @@ export function createExecutor(opts: ExecutorOptions) {
         await mutate(
           'AttachNetworkInterface',
           () => ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: a.eniId, InstanceId: a.to, DeviceIndex: a.deviceIndex })),
-          async (e) => errName(e) === 'InvalidNetworkInterface.InUse' && (await attachedTo(a.eniId)) === a.to,
+          async (e) => errName(e) === 'InvalidNetworkInterface.InUse' && (await describeEni(ec2, a.eniId, waits)).Attachment?.InstanceId === a.to,
         );
         return;
       case 'replace-route':
@@ -142,14 +142,7 @@ export function createExecutor(opts: ExecutorOptions) {
     }
   }
 
-  async function attachedTo(eniId: string): Promise<string | undefined> {
-    let found: string | undefined;
-    await waitForEni(opts.ec2, eniId, { ...waits, attachTimeoutMs: 0 }, 'any', (e) => {
-      found = e.Attachment?.InstanceId;
-      return true;
-    });
-    return found;
-  }
+
 
   /** Describes again until the zone's calls show (routes to their targets, the ENI attached); false after the bound. */
   async function verify(d: ZoneDecision): Promise<boolean> {

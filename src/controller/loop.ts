@@ -6,7 +6,7 @@
 // Wakes during a cycle coalesce into one more cycle.
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Clock } from '../domain/clock.js';
-import type { LeaseStore } from '../domain/ports/lease-store.js';
+import type { DecisionRecord, LeaseStore } from '../domain/ports/lease-store.js';
 import { plan, type NodeHealth, type ObservedVpc, type Plan, type PlannerPolicy, type TransitionRecord } from '../domain/planner/index.js';
 import type { NodeId, Timestamp } from '../domain/signals.js';
 import type { NodeVerdict } from '../domain/verdict/types.js';
@@ -19,6 +19,8 @@ export { DEFAULT_RESYNC_MS };
 /** A handover notice without a deadline stops mattering after this long (e.g. a restarted agent). */
 export const HANDOVER_VALID_MS = 5 * 60_000;
 const TRANSITION_ACTIONS = new Set(['failover', 'failback', 'handover']);
+/** Decisions read for the anti-flap window: more than maxTransitions per zone × zones. */
+export const HISTORY_READ = 100;
 
 export interface CycleReport {
   at: Timestamp;
@@ -55,6 +57,24 @@ export function assess(verdicts: readonly NodeVerdict[], now: Timestamp): { heal
   return { health, handovers };
 }
 
+/** Earlier transitions per zone, from the decision log (for anti-flap). */
+export function transitionsFrom(records: readonly DecisionRecord[]): TransitionRecord[] {
+  return records.flatMap((r) => {
+    const zone = r.detail?.['zone'];
+    return TRANSITION_ACTIONS.has(r.action) && typeof zone === 'string' ? [{ zone, at: r.at }] : [];
+  });
+}
+
+/** Assess and plan: the verdicts and live handover notices applied to what was observed (mutates its nodes' handover). */
+export function planFromObservation(vpc: ObservedVpc, verdicts: readonly NodeVerdict[], records: readonly DecisionRecord[], policy: PlannerPolicy, now: Timestamp): Plan {
+  const { health, handovers } = assess(verdicts, now);
+  for (const n of vpc.nodes) {
+    const h = handovers.get(n.id);
+    if (h) n.handover = h;
+  }
+  return plan({ vpc, health, history: transitionsFrom(records), policy, now });
+}
+
 export function createController(opts: ControllerOptions) {
   const log = opts.logger;
   const resyncMs = opts.resyncMs ?? DEFAULT_RESYNC_MS;
@@ -64,25 +84,12 @@ export function createController(opts: ControllerOptions) {
   let stopped = true;
   let last: CycleReport | undefined;
 
-  async function history(): Promise<TransitionRecord[]> {
-    const records = await opts.decisionLog.history(100);
-    return records.flatMap((r) => {
-      const zone = r.detail?.['zone'];
-      return TRANSITION_ACTIONS.has(r.action) && typeof zone === 'string' ? [{ zone, at: r.at }] : [];
-    });
-  }
-
   async function cycleOnce(): Promise<CycleReport> {
     const at = opts.clock.now();
     if (!opts.fence.isLeader()) return { at, skipped: 'not the lease holder' };
     try {
       const observed = await observeVpc(opts.ec2, opts.observe);
-      const { health, handovers } = assess(opts.verdicts(), opts.clock.now());
-      for (const n of observed.nodes) {
-        const h = handovers.get(n.id);
-        if (h) n.handover = h;
-      }
-      const p = plan({ vpc: observed, health, history: await history(), policy: opts.policy, now: opts.clock.now() });
+      const p = planFromObservation(observed, opts.verdicts(), await opts.decisionLog.history(HISTORY_READ), opts.policy, opts.clock.now());
       if (!p.actions.length) return { at, observed, plan: p };
       const execution = await opts.executor.execute(p);
       log.info('cycle_acted', { calls: execution.mutatingCalls, zones: execution.zones, ...(execution.fencedOut ? { fencedOut: execution.fencedOut } : {}) });

@@ -5,16 +5,15 @@
 // fail, finds a1 unhealthy within k of n probes, a1's own agent reports its data plane
 // changed (503 on /healthz), and a2 stays healthy. Traffic stays inside the lab.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type RunningLab } from '../../lab/lab.js';
-import { teardownLab } from '../../lab/netns/dataplane.js';
 import { topologySchema } from '../../lab/topology/schema.js';
 import { IN_INSTANCE_ENDPOINTS } from '../../lab/vpc-endpoints.js';
 import { parseConfigText } from '../../src/config/load-file.js';
-import { agentStatus, ensureLeaseTable, spawnAgent, stopAgent, verdictOf, type LabAgent, type StatusView } from '../support/agent-lab.js';
+import { agentStatus, closeAgentLab, ensureLeaseTable, spawnAgent, stopAgent, verdictOf, type LabAgent, type StatusView } from '../support/agent-lab.js';
 import { until } from '../support/async.js';
 import { distFile } from '../support/dist.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
@@ -71,15 +70,7 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent: two NAT agents in the lab, 
     }
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await Promise.all([...agents.values()].map((a) => stopAgent(a)));
-      await lab?.close();
-    } finally {
-      await teardownLab(PREFIX);
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+  afterAll(() => closeAgentLab({ agents: agents.values(), lab, prefix: PREFIX, dir }), 60_000);
 
   it('both agents set up the data plane, probe from themselves and through each other, and become healthy', async () => {
     for (const id of [a1, a2]) {

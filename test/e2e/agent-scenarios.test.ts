@@ -20,17 +20,16 @@
 // every agent, before and after: a verdict that flips between two /status reads counts too.
 // Traffic stays inside the lab's namespaces; the agents' HTTP is read from inside them.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEgress } from '../../lab/egress.js';
 import { startLab, type RunningLab } from '../../lab/lab.js';
-import { teardownLab } from '../../lab/netns/dataplane.js';
 import { topologySchema } from '../../lab/topology/schema.js';
 import { IN_INSTANCE_ENDPOINTS } from '../../lab/vpc-endpoints.js';
 import { parseConfigText } from '../../src/config/load-file.js';
-import { agentMetrics, agentStatus, ensureLeaseTable, spawnAgent, stopAgent, sumOf, verdictOf, type LabAgent, type StatusView } from '../support/agent-lab.js';
+import { agentMetrics, agentStatus, closeAgentLab, ensureLeaseTable, spawnAgent, sumOf, verdictOf, type LabAgent, type StatusView } from '../support/agent-lab.js';
 import { until } from '../support/async.js';
 import { distFile } from '../support/dist.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
@@ -151,15 +150,7 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent on every NAT of the lab: dis
     for (const id of nats) agents.push(spawnAgent(dp(), id, config, dir));
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await Promise.all(agents.map((a) => stopAgent(a)));
-      await lab?.close();
-    } finally {
-      await teardownLab(PREFIX);
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+  afterAll(() => closeAgentLab({ agents: agents, lab, prefix: PREFIX, dir }), 60_000);
 
   it('1. from bare nodes, every agent sets up its data plane, self-tests, and sees all four nodes healthy; app hosts reach the internet', async () => {
     await allHealthy(45_000);

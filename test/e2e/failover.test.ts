@@ -5,18 +5,17 @@
 // both vantages and the floating ENI moves back.
 // Traffic stays inside the lab's namespaces.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEgress } from '../../lab/egress.js';
 import { startLab, type RunningLab } from '../../lab/lab.js';
-import { teardownLab } from '../../lab/netns/dataplane.js';
 import { topologySchema } from '../../lab/topology/schema.js';
 import { IN_INSTANCE_ENDPOINTS } from '../../lab/vpc-endpoints.js';
 import { parseConfigText } from '../../src/config/load-file.js';
 import { DynamoDbLeaseStore } from '../../src/lease/dynamodb.js';
-import { agentStatus, ensureLeaseTable, spawnAgent, stopAgent, verdictOf, type LabAgent } from '../support/agent-lab.js';
+import { agentStatus, closeAgentLab, ensureLeaseTable, spawnAgent, verdictOf, type LabAgent } from '../support/agent-lab.js';
 import { until } from '../support/async.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
 
@@ -84,15 +83,7 @@ describe.skipIf(skipE2e)(suiteName('failover in the lab: agents + the leader’s
     );
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await Promise.all(agents.map((a) => stopAgent(a)));
-      await lab?.close();
-    } finally {
-      await teardownLab(PREFIX);
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+  afterAll(() => closeAgentLab({ agents: agents, lab, prefix: PREFIX, dir }), 60_000);
 
   it('1. hard kill of zone a’s active NAT with a standby: eni-move, and the internet sees the same EIP', async () => {
     const [a1] = zoneA().natInstanceIds as [string];

@@ -3,10 +3,10 @@
 // listens on the namespace's loopback; nothing is reachable from the host), stop them.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningLab } from '../../lab/lab.js';
-import type { DataPlane } from '../../lab/netns/dataplane.js';
+import { teardownLab, type DataPlane } from '../../lab/netns/dataplane.js';
 import type { AgentStatus, Health, ProbeStatus } from '../../src/agent/status.js';
 import { DynamoDbLeaseStore } from '../../src/lease/dynamodb.js';
 import { distFile } from './dist.js';
@@ -119,5 +119,16 @@ export async function ensureLeaseTable(lab: RunningLab, tableName: string): Prom
     await new DynamoDbLeaseStore({ client, tableName, clock: { now: () => Date.now() } }).ensureTable();
   } finally {
     client.destroy();
+  }
+}
+
+/** afterAll of the agent e2e tests: agents stopped, the lab closed, and always its namespaces and the run dir removed. */
+export async function closeAgentLab(opts: { agents: Iterable<LabAgent>; lab: RunningLab | undefined; prefix: string; dir: string | undefined }): Promise<void> {
+  try {
+    await Promise.all([...opts.agents].map((a) => stopAgent(a)));
+    await opts.lab?.close();
+  } finally {
+    await teardownLab(opts.prefix);
+    if (opts.dir) rmSync(opts.dir, { recursive: true, force: true });
   }
 }

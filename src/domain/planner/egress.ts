@@ -43,6 +43,17 @@ export function indexVpc(vpc: ObservedVpc): VpcIndex {
   };
 }
 
+/**
+ * Where a table's egress goes. EC2's `blackhole` is derived and eventually consistent (it
+ * can lag an attach or an attribute change): when the target resolves to a NAT node, that
+ * node's own state and verdict decide; a blackhole only counts for targets that resolve
+ * to nothing.
+ */
+export function tableVia(idx: VpcIndex, t: ObservedRouteTable): Via {
+  const v = idx.via(t.target);
+  return t.blackhole && v.kind !== 'node' ? { kind: 'none', why: `route in ${t.id} is a blackhole (${v.kind === 'none' ? v.why : v.id})` } : v;
+}
+
 export type NodeCondition = 'usable' | 'failed' | 'leaving' | 'doubtful';
 
 /**

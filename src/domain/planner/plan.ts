@@ -17,7 +17,7 @@
 // Routes only ever point to a configured target (a floating ENI, a NAT's primary ENI, a
 // configured NAT Gateway); plan() throws on anything else, which would be a bug.
 import type { NodeId, Timestamp } from '../signals.js';
-import { conditionOf, indexVpc, sameTarget, stableFor, tablesOf, type NodeCondition, type Via, type VpcIndex } from './egress.js';
+import { conditionOf, indexVpc, sameTarget, stableFor, tableVia, tablesOf, type NodeCondition, type Via, type VpcIndex } from './egress.js';
 import type {
   Action,
   NodeHealth,
@@ -53,13 +53,7 @@ export function plan(input: PlanInput): Plan {
   const condition = (via: Via): NodeCondition => (via.kind === 'node' ? conditionOf(idx.node(via.node), input.health.get(via.node)) : via.kind === 'nat-gateway' ? 'usable' : 'failed');
   // How many zones each node serves, updated as decisions are made, to spread cross-zone load.
   const load = new Map<NodeId, number>();
-  // EC2's `blackhole` is derived and eventually consistent (it can lag an attach or an
-  // attribute change): when the target resolves to a NAT node, that node's own state and
-  // verdict decide. A blackhole only counts for targets that resolve to nothing.
-  const viaOf = (t: ObservedRouteTable): Via => {
-    const v = idx.via(t.target);
-    return t.blackhole && v.kind !== 'node' ? { kind: 'none', why: `route in ${t.id} is a blackhole (${v.kind === 'none' ? v.why : v.id})` } : v;
-  };
+  const viaOf = (t: ObservedRouteTable): Via => tableVia(idx, t);
   for (const t of vpc.routeTables) {
     const v = viaOf(t);
     if (v.kind === 'node') load.set(v.node, (load.get(v.node) ?? 0) + 1);
