@@ -29,7 +29,7 @@ import { startLab, type RunningLab } from '../../lab/lab.js';
 import { topologySchema } from '../../lab/topology/schema.js';
 import { IN_INSTANCE_ENDPOINTS } from '../../lab/vpc-endpoints.js';
 import { parseConfigText } from '../../src/config/load-file.js';
-import { agentMetrics, agentStatus, closeAgentLab, ensureLeaseTable, spawnAgent, sumOf, verdictOf, type LabAgent, type StatusView } from '../support/agent-lab.js';
+import { agentMetrics, agentStatus, closeAgentLab, ensureLeaseTable, spawnAgent, sumOf, verdictOf, type LabAgent, type StatusView } from '../../lab/agents.js';
 import { until } from '../support/async.js';
 import { distFile } from '../support/dist.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';

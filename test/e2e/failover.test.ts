@@ -12,10 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkEgress } from '../../lab/egress.js';
 import { startLab, type RunningLab } from '../../lab/lab.js';
 import { topologySchema } from '../../lab/topology/schema.js';
-import { IN_INSTANCE_ENDPOINTS } from '../../lab/vpc-endpoints.js';
 import { parseConfigText } from '../../src/config/load-file.js';
 import { DynamoDbLeaseStore } from '../../src/lease/dynamodb.js';
-import { agentStatus, closeAgentLab, ensureLeaseTable, spawnAgent, verdictOf, type LabAgent } from '../support/agent-lab.js';
+import { agentStatus, closeAgentLab, ensureLeaseTable, labAgentConfig, spawnAgent, verdictOf, type LabAgent } from '../../lab/agents.js';
 import { until } from '../support/async.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
 
@@ -60,15 +59,7 @@ describe.skipIf(skipE2e)(suiteName('failover in the lab: agents + the leader’s
     const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
     dynamoClient = () => new DynamoDBClient({ endpoint: lab.endpoints.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'AKIDLABTEST', secretAccessKey: 'lab-secret' }, maxAttempts: 1 });
     await ensureLeaseTable(lab, TABLE);
-    const config = {
-      endpoints: IN_INSTANCE_ENDPOINTS,
-      probe: { targets: topology.internet.echoTargets.map((host) => ({ kind: 'tcp', host, port: topology.internet.echoPort, timeoutMs: 500 })) },
-      verdict: { minStableMs: 2_000 },
-      lease: { store: 'dynamodb', table: TABLE, ttlMs: 3_000, renewEveryMs: 1_000 },
-      controller: { resyncMs: 2_000 },
-      handover: { drainTimeoutMs: 2_000 },
-      http: { listen: '127.0.0.1:9469' },
-    };
+    const config = labAgentConfig(topology, { leaseTable: TABLE, overrides: { verdict: { minStableMs: 2_000 }, controller: { resyncMs: 2_000 }, handover: { drainTimeoutMs: 2_000 } } });
     const nats = lab.manifest.zones.flatMap((z) => z.natInstanceIds);
     for (const id of nats) agents.push(spawnAgent(dp(), id, config, dir));
     // Faults only once every agent runs and sees every NAT healthy: before that, the leader

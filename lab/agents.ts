@@ -1,15 +1,18 @@
-// `natkeeper agent` processes inside a lab's instance namespaces, for the e2e tests:
-// spawn one per NAT, read its /status and /metrics from inside its namespace (the agent
-// listens on the namespace's loopback; nothing is reachable from the host), stop them.
+// `natkeeper agent` processes inside a lab's instance namespaces, for the e2e tests, the
+// demo and the benchmarks: spawn one per NAT, read its /status and /metrics from inside
+// its namespace (the agent listens on the namespace's loopback; nothing is reachable
+// from the host), stop them.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunningLab } from '../../lab/lab.js';
-import { teardownLab, type DataPlane } from '../../lab/netns/dataplane.js';
-import type { AgentStatus, Health, ProbeStatus } from '../../src/agent/status.js';
-import { DynamoDbLeaseStore } from '../../src/lease/dynamodb.js';
-import { distFile } from './dist.js';
+import type { AgentStatus, Health, ProbeStatus } from '../src/agent/status.js';
+import { DynamoDbLeaseStore } from '../src/lease/dynamodb.js';
+import type { RunningLab } from './lab.js';
+import { teardownLab, type DataPlane } from './netns/dataplane.js';
+import { repoRoot } from './netns/paths.js';
+import type { Topology } from './topology/schema.js';
+import { IN_INSTANCE_ENDPOINTS } from './vpc-endpoints.js';
 
 /** /status as served: the agent's status plus its health; each probe names the node it tested (ProbeRecord). */
 export type StatusView = Omit<AgentStatus, 'probes'> & { probes: (ProbeStatus & { node: string })[]; health: Health };
@@ -23,6 +26,13 @@ export interface LabAgent {
   port: number;
 }
 
+/** The built CLI (dist/src/cli/main.js); throws with the fix when it has not been built. */
+export function natkeeperCli(): string {
+  const path = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+  if (!existsSync(path)) throw new Error(`${path} is missing: build first (make build)`);
+  return path;
+}
+
 /**
  * Writes `config` to DIR/ID.json and starts `natkeeper agent` (the built CLI) in the
  * instance's namespace, with its data-plane state file in DIR. The config must set
@@ -33,7 +43,7 @@ export function spawnAgent(dp: DataPlane, id: string, config: Record<string, unk
   const port = Number(listen.split(':').pop());
   const file = join(dir, `${id}.json`);
   writeFileSync(file, JSON.stringify(withSelfNamespace(config, dp.prefix, id)));
-  const child = dp.spawnIn(id, [process.execPath, distFile('src/cli/main.js'), 'agent', '--config', file, '--state-file', join(dir, `${id}-state.json`)]);
+  const child = dp.spawnIn(id, [process.execPath, natkeeperCli(), 'agent', '--config', file, '--state-file', join(dir, `${id}-state.json`)]);
   const log: string[] = [];
   child.stdout?.setEncoding('utf8').on('data', (d: string) => log.push(d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => log.push(d));
@@ -131,4 +141,31 @@ export async function closeAgentLab(opts: { agents: Iterable<LabAgent>; lab: Run
     await teardownLab(opts.prefix);
     if (opts.dir) rmSync(opts.dir, { recursive: true, force: true });
   }
+}
+
+/** What labAgentConfig may change from the lab defaults. */
+export interface LabAgentConfigOptions {
+  /** The lease table in the lab's DynamoDB (create it with ensureLeaseTable). */
+  leaseTable: string;
+  /** Per-probe timeout against the lab's echo targets (default 500 ms: they answer in about a millisecond). */
+  probeTimeoutMs?: number;
+  /** Merged over the defaults, section by section (e.g. { controller: { failbackAfterMs: 5000 } }). */
+  overrides?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * The agent config every lab run starts from: peers discovered by tag (the default),
+ * the lab's in-instance EC2/DynamoDB endpoints, TCP probes to the lab's echo targets,
+ * a DynamoDB lease with a 3 s TTL renewed every second, and the controller on.
+ */
+export function labAgentConfig(topology: Pick<Topology, 'internet'>, opts: LabAgentConfigOptions): Record<string, unknown> {
+  const { echoTargets, echoPort } = topology.internet;
+  const base: Record<string, Record<string, unknown>> = {
+    endpoints: { ...IN_INSTANCE_ENDPOINTS },
+    probe: { targets: echoTargets.map((host) => ({ kind: 'tcp', host, port: echoPort, timeoutMs: opts.probeTimeoutMs ?? 500 })) },
+    lease: { store: 'dynamodb', table: opts.leaseTable, ttlMs: 3_000, renewEveryMs: 1_000 },
+    http: { listen: '127.0.0.1:9469' },
+  };
+  for (const [section, values] of Object.entries(opts.overrides ?? {})) base[section] = { ...base[section], ...values };
+  return base;
 }
