@@ -1,0 +1,74 @@
+// Outage as the app hosts see it: a UDP probe every 20 ms from each app host to an echo
+// target (echo-client --stream inside the host's namespace), for a bounded time. The
+// outage of a host is its longest gap between answered probes (from the last packet
+// before to the first packet after, rounded up to the interval); when nothing was lost
+// it is about one interval. Only lab namespaces send; the target is a lab echo server.
+import type { ChildProcess } from 'node:child_process';
+import type { DataPlane } from './netns/dataplane.js';
+import { distScript } from './netns/paths.js';
+import type { StreamSummary } from './netns/probe-stats.js';
+
+export const OUTAGE_PROBE_INTERVAL_MS = 20;
+
+export interface OutageStreamOptions {
+  /** App hosts (instance IDs) to send from. */
+  apps: readonly string[];
+  target: string;
+  port: number;
+  /** How long each stream sends (bounded by echo-client at 600 s). */
+  durationMs: number;
+  intervalMs?: number;
+  /** A probe answered later than this counts as lost (default 1000 ms). */
+  lossAfterMs?: number;
+}
+
+export interface OutageStreams {
+  /** ms (performance.now()) when the streams were started; each starts within a few ms of it. */
+  startedAt: number;
+  /** Resolves when every stream has ended: app → its summary (or the error). */
+  done: Promise<Map<string, StreamSummary | Error>>;
+  /** Ends every stream now (SIGTERM); done then resolves with errors for them. */
+  abort(): void;
+}
+
+/** Longest gap between answers, in ms; Infinity when the stream failed. */
+export const outageOf = (s: StreamSummary | Error | undefined): number => (s && !(s instanceof Error) ? s.longestGapMs : Number.POSITIVE_INFINITY);
+
+function collect(app: string, child: ChildProcess): Promise<[string, StreamSummary | Error]> {
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-2_000)));
+  return new Promise((resolve) => {
+    child.once('error', (e) => resolve([app, e]));
+    child.once('close', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      try {
+        const s = JSON.parse(last) as StreamSummary;
+        if (code === 0 && s.summary) return resolve([app, s]);
+      } catch {
+        // reported below
+      }
+      resolve([app, new Error(`echo-client on ${app} exited ${code}: ${err.trim() || last || 'no output'}`)]);
+    });
+  });
+}
+
+/** Starts one probe stream per app host. */
+export function startOutageStreams(dp: DataPlane, opts: OutageStreamOptions): OutageStreams {
+  const interval = opts.intervalMs ?? OUTAGE_PROBE_INTERVAL_MS;
+  const script = distScript('echo-client');
+  const startedAt = performance.now();
+  const children = opts.apps.map((app) => {
+    const argv = [process.execPath, script, '--target', opts.target, '--port', String(opts.port), '--stream', '--interval', String(interval), '--duration', String(opts.durationMs), '--loss-after', String(opts.lossAfterMs ?? 1_000)];
+    return [app, dp.spawnIn(app, argv)] as const;
+  });
+  const done = Promise.all(children.map(([app, child]) => collect(app, child))).then((pairs) => new Map(pairs));
+  return {
+    startedAt,
+    done,
+    abort: () => {
+      for (const [, child] of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+}
