@@ -39,10 +39,14 @@ describe('verdict policy', () => {
       intervalMs: 200,
       periodMs: 86_400_000,
     });
-    expect(b.window).toBeCloseTo(8.64e-4, 6);
-    expect(b.target).toBeCloseTo(7.47e-7, 9);
-    expect(b.perRound).toBeLessThan(1.7e-12);
-    expect(b.perPeriod).toBeLessThan(1e-6);
+    // k of n: 8.64e-4, plus 4 straight failures: 0.2^4 = 1.6e-3 (policy.ts).
+    expect(b.window).toBeCloseTo(2.4644e-3, 7);
+    expect(b.target).toBeCloseTo(6.07e-6, 8);
+    expect(b.perRound).toBeLessThan(1.2e-10);
+    expect(b.perPeriod).toBeLessThan(5e-5);
+    const kOfNOnly = falseUnhealthyBound(verdictPolicySchema.parse({ failStreakToFail: 0 }), { lossRate: 0.2, targets: 3, vantages: 2, intervalMs: 200, periodMs: 86_400_000 });
+    expect(kOfNOnly.window).toBeCloseTo(8.64e-4, 6);
+    expect(kOfNOnly.perPeriod).toBeLessThan(1e-6);
     expect(binomialTail(10, 0, 0.5)).toBe(1);
     expect(binomialTail(10, 11, 0.5)).toBe(0);
   });

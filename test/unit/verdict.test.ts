@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createVerdictTracker, type VerdictPolicyInput } from '../../src/domain/verdict/index.js';
-import { allPass, at, run, seeded, states, type Outcome } from './verdict-sim.js';
+import type { Vantage } from '../../src/domain/signals.js';
+import { allPass, at, run, seeded, states, TARGETS, vantagesOf, type Outcome } from './verdict-sim.js';
 
 const WARM_UP = 60; // 12 s: past the 10 s minimum stable time with 5 passes in a row.
 
@@ -20,14 +21,31 @@ describe('verdicts: detection', () => {
   it.each([
     ['two nodes', ['a', 'b']],
     ['three nodes', ['a', 'b', 'c']],
-  ])('a hung NAT (%s) is unhealthy after k = 7 failing rounds from two vantages; peers stay healthy', (_name, nodes) => {
+  ])('a hung NAT (%s) is unhealthy after s = 4 straight failing rounds from two vantages; peers stay healthy', (_name, nodes) => {
     const sim = warm(nodes);
     const fault = WARM_UP + 10;
     const ts = run(sim, WARM_UP, fault + 100, hung('a', fault));
     expect(ts).toHaveLength(1);
-    expect(ts[0]).toMatchObject({ node: 'a', from: 'healthy', to: 'unhealthy', code: 'probes-failing', at: at(fault + 6) });
-    expect(ts[0]?.reason).toContain('self 7/10');
+    expect(ts[0]).toMatchObject({ node: 'a', from: 'healthy', to: 'unhealthy', code: 'probes-failing', at: at(fault + 3) });
+    expect(ts[0]?.reason).toContain('self last 4 failed');
     expect(states(sim.tracker, at(fault + 100))).toEqual({ ...Object.fromEntries(nodes.map((n) => [n, 'healthy'])), a: 'unhealthy' });
+  });
+
+  it('with the straight-failure path off, k = 7 failures of the last n = 10 from two vantages', () => {
+    const sim = warm(['a', 'b'], { failStreakToFail: 0 });
+    const fault = WARM_UP + 10;
+    const ts = run(sim, WARM_UP, fault + 100, hung('a', fault));
+    expect(ts).toHaveLength(1);
+    expect(ts[0]).toMatchObject({ node: 'a', to: 'unhealthy', code: 'probes-failing', at: at(fault + 6) });
+    expect(ts[0]?.reason).toContain('self 7/10');
+  });
+
+  it('straight failures are not pinned on a node while no other node’s last 4 pass (the start of an internet outage, one round apart)', () => {
+    const sim = warm(['a', 'b']);
+    const fault = WARM_UP + 10;
+    // a fails from round fault, b one round later: b never has 4 passes in a row after a's 4th failure.
+    const ts = run(sim, WARM_UP, fault + 5, (n, _t, _v, r) => r < (n === 'a' ? fault : fault + 1));
+    expect(ts.filter((t) => t.to === 'unhealthy')).toEqual([]);
   });
 
   it('a node failing only from its own vantage is not confirmed (needs two vantages)', () => {
@@ -104,6 +122,66 @@ describe('verdicts: no false positives', () => {
   });
 });
 
+describe('verdicts: silent and unreachable (a dead node)', () => {
+  /** One round of probes about `node`: the given vantages, every target, all with outcome ok. Others pass. */
+  const round = (sim: ReturnType<typeof warm>, r: number, node: string, vantages: Vantage[], ok: boolean) => {
+    const out = [];
+    for (const n of sim.nodes)
+      for (const target of TARGETS)
+        for (const vantage of vantagesOf(n, sim.nodes)) {
+          if (n === node && vantage === 'self') continue; // a dead node reports nothing
+          const pass = n === node && vantages.includes(vantage) ? ok : true;
+          out.push(...sim.tracker.observe({ kind: 'probe', node: n, target, vantage, ok: pass, latencyMs: 3, at: at(r) }));
+        }
+    return out;
+  };
+
+  it('heartbeats lost and the last 3 probes through it failing on every peer vantage: unhealthy at the third failure', () => {
+    const sim = warm(['a', 'b', 'c']);
+    expect(sim.tracker.observe({ kind: 'heartbeat-lost', from: 'a', seq: 9, at: at(WARM_UP) })).toEqual([]);
+    expect(round(sim, WARM_UP + 1, 'a', ['peer:b', 'peer:c'], false)).toEqual([]);
+    expect(round(sim, WARM_UP + 2, 'a', ['peer:b', 'peer:c'], false)).toEqual([]);
+    const ts = round(sim, WARM_UP + 3, 'a', ['peer:b', 'peer:c'], false);
+    expect(ts).toHaveLength(1);
+    expect(ts[0]).toMatchObject({ node: 'a', from: 'healthy', to: 'unhealthy', code: 'silent-unreachable' });
+    expect(ts[0]?.reason).toMatch(/heartbeats lost .* 2\/3 targets failing through it: t1 \(peer:b last 3 failed, peer:c last 3 failed\); t2/);
+  });
+
+  it('one peer vantage still passing through the node blocks it (that peer proves the node forwards)', () => {
+    const sim = warm(['a', 'b', 'c']);
+    sim.tracker.observe({ kind: 'heartbeat-lost', from: 'a', seq: 9, at: at(WARM_UP) });
+    for (let r = 1; r <= 8; r++) expect(round(sim, WARM_UP + r, 'a', ['peer:b'], false)).toEqual([]);
+  });
+
+  it('the same failures without heartbeat loss, or after heartbeats resumed, are not enough', () => {
+    const sim = warm(['a', 'b']);
+    for (let r = 1; r <= 4; r++) expect(round(sim, WARM_UP + r, 'a', ['peer:b'], false)).toEqual([]);
+    sim.tracker.observe({ kind: 'heartbeat-lost', from: 'a', seq: 9, at: at(WARM_UP + 4) });
+    sim.tracker.observe({ kind: 'heartbeat-received', from: 'a', seq: 10, at: at(WARM_UP + 4) + 50 });
+    expect(round(sim, WARM_UP + 5, 'a', ['peer:b'], false)).toEqual([]);
+  });
+
+  it('silence while probes through the node pass (heartbeat port cut) changes nothing', () => {
+    const sim = warm(['a', 'b']);
+    sim.tracker.observe({ kind: 'heartbeat-lost', from: 'a', seq: 9, at: at(WARM_UP) });
+    for (let r = 1; r <= 20; r++) expect(round(sim, WARM_UP + r, 'a', ['peer:b'], true)).toEqual([]);
+  });
+
+  it('targets down for everyone while a node is silent: nobody blamed', () => {
+    const sim = warm(['a', 'b']);
+    sim.tracker.observe({ kind: 'heartbeat-lost', from: 'a', seq: 9, at: at(WARM_UP) });
+    const ts = run(sim, WARM_UP + 1, WARM_UP + 20, () => false);
+    expect(ts.filter((t) => t.to === 'unhealthy')).toEqual([]);
+  });
+
+  it('silentFailures 0 turns the fast path off; more than windowProbes is refused naming the field', () => {
+    const sim = warm(['a', 'b'], { silentFailures: 0 });
+    sim.tracker.observe({ kind: 'heartbeat-lost', from: 'a', seq: 9, at: at(WARM_UP) });
+    for (let r = 1; r <= 5; r++) expect(round(sim, WARM_UP + r, 'a', ['peer:b'], false)).toEqual([]);
+    expect(() => createVerdictTracker({ silentFailures: 11 })).toThrow(/silentFailures/);
+  });
+});
+
 describe('verdicts: correlated failure', () => {
   it('all targets unreachable from all nodes: internet-unreachable for all, nobody blamed, then back', () => {
     const sim = warm(['a', 'b', 'c']);
@@ -157,7 +235,7 @@ describe('verdicts: recovery with hysteresis', () => {
     const ts = run(sim, WARM_UP, fixed + 100, hung('a', fault, fixed));
     // Windows stop failing at the 4th pass (10 − 4 = 6 < 7), so the last bad evaluation is round fixed + 3.
     expect(ts.map((t) => [t.to, t.at])).toEqual([
-      ['unhealthy', at(fault + 6)],
+      ['unhealthy', at(fault + 3)],
       ['healthy', at(fixed + 3) + 10_000],
     ]);
   });
@@ -171,7 +249,7 @@ describe('verdicts: recovery with hysteresis', () => {
     const outcome: Outcome = (n, t, v, r) => hung('a', fault, fixed)(n, t, v, r) && !(n === 'a' && r === blip);
     const ts = run(sim, WARM_UP, fixed + 30, outcome);
     expect(ts.map((t) => [t.to, t.at])).toEqual([
-      ['unhealthy', at(fault + 6)],
+      ['unhealthy', at(fault + 3)],
       ['healthy', at(blip + 5)],
     ]);
   });

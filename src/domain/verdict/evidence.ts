@@ -26,7 +26,10 @@ export interface NodeEvidence {
   targets: number;
   /** Confirmed targets needed to call the node unhealthy (or to call it passing). */
   required: number;
-  /** Targets failing from ≥ minVantages vantages while another node reaches them clearly. */
+  /**
+   * Targets failing from ≥ minVantages vantages (k of the last n, or the last failStreakToFail
+   * in a row) while another node reaches them (clearly, or its last as many passing).
+   */
   confirmed: string[];
   /** Targets whose latest m results pass on some vantage, with no vantage failing. */
   passing: string[];
@@ -41,12 +44,15 @@ export function nodeEvidence(policy: VerdictPolicy, snapshot: Snapshot, node: No
   const details: string[] = [];
   for (const [target, views] of byTarget) {
     const failing = views.filter((v) => isFailing(policy, v.stats));
-    if (failing.length >= policy.minVantages && reachedByAnotherNode(policy, snapshot, node, target)) {
+    const streaking = policy.failStreakToFail > 0 ? views.filter((v) => v.stats.failStreak >= policy.failStreakToFail) : [];
+    const byWindow = failing.length >= policy.minVantages && reachedByAnotherNode(policy, snapshot, node, target);
+    const byStreak = !byWindow && streaking.length >= policy.minVantages && passedElsewhere(snapshot, node, target, policy.failStreakToFail);
+    if (byWindow || byStreak) {
       confirmed.push(target);
-      const counts = failing.map((v) => `${v.vantage} ${v.stats.failures}/${v.stats.size}`).join(', ');
-      details.push(`${target} (${counts})`);
+      const counts = byWindow ? failing.map((v) => `${v.vantage} ${v.stats.failures}/${v.stats.size}`) : streaking.map((v) => `${v.vantage} last ${v.stats.failStreak} failed`);
+      details.push(`${target} (${counts.join(', ')})`);
     }
-    if (failing.length === 0 && views.some((v) => v.stats.passStreak >= policy.passesToRecover)) passing.push(target);
+    if (failing.length === 0 && streaking.length === 0 && views.some((v) => v.stats.passStreak >= policy.passesToRecover)) passing.push(target);
   }
   return {
     targets: byTarget.size,
@@ -62,6 +68,42 @@ function reachedByAnotherNode(policy: VerdictPolicy, snapshot: Snapshot, node: N
   for (const [other, byTarget] of snapshot) {
     if (other === node) continue;
     if (byTarget.get(target)?.some((v) => isClearlyPassing(policy, v.stats))) return true;
+  }
+  return false;
+}
+
+/**
+ * The fast path for a node that went silent: targets whose every fresh peer vantage (at
+ * least one) ends in `silentFailures` straight failures while another node's last as many
+ * results for them pass.
+ * Self results are left out: a dead node's last self results are passing and merely
+ * not stale yet. Evidence in the same shape as nodeEvidence (passing unused).
+ */
+export function silentEvidence(policy: VerdictPolicy, snapshot: Snapshot, node: NodeId): NodeEvidence {
+  const byTarget = snapshot.get(node) ?? new Map<string, readonly VantageView[]>();
+  const confirmed: string[] = [];
+  const details: string[] = [];
+  let targets = 0;
+  for (const [target, views] of byTarget) {
+    const peers = views.filter((v) => v.vantage !== 'self');
+    if (!peers.length) continue;
+    targets++;
+    if (policy.silentFailures > 0 && peers.every((v) => v.stats.failStreak >= policy.silentFailures) && passedElsewhere(snapshot, node, target, policy.silentFailures)) {
+      confirmed.push(target);
+      details.push(`${target} (${peers.map((v) => `${v.vantage} last ${v.stats.failStreak} failed`).join(', ')})`);
+    }
+  }
+  return { targets, required: requiredTargets(policy, targets), confirmed, passing: [], detail: details.join('; ') };
+}
+
+/**
+ * Another node's latest `streak` results for `target` all pass: the same number of rounds
+ * the silent node failed, so the start of an internet outage (which every node sees within
+ * a round or so) is not pinned on the node that happened to go silent.
+ */
+function passedElsewhere(snapshot: Snapshot, node: NodeId, target: string, streak: number): boolean {
+  for (const [other, byTarget] of snapshot) {
+    if (other !== node && byTarget.get(target)?.some((v) => v.stats.passStreak >= streak)) return true;
   }
   return false;
 }

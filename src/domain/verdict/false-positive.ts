@@ -30,7 +30,7 @@ export interface FalsePositiveScenario {
 }
 
 export interface FalsePositiveBound {
-  /** P(one window holds ≥ k failures). */
+  /** P(one window holds ≥ k failures, or ends in failStreakToFail failures): a union bound. */
   window: number;
   /** P(one target is failing from ≥ minVantages vantages). */
   target: number;
@@ -46,7 +46,8 @@ export interface FalsePositiveBound {
  * which only makes false verdicts rarer.
  */
 export function falseUnhealthyBound(policy: VerdictPolicy, s: FalsePositiveScenario): FalsePositiveBound {
-  const window = binomialTail(policy.windowProbes, policy.failuresToFail, s.lossRate);
+  const streak = policy.failStreakToFail > 0 ? s.lossRate ** policy.failStreakToFail : 0;
+  const window = Math.min(1, binomialTail(policy.windowProbes, policy.failuresToFail, s.lossRate) + streak);
   const target = binomialTail(s.vantages, policy.minVantages, window);
   const perRound = binomialTail(s.targets, requiredTargets(policy, s.targets), target);
   const rounds = s.periodMs / s.intervalMs;

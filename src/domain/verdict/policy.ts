@@ -40,6 +40,31 @@ import { z } from 'zod';
  * 800 ms by default) is how much agents may lag each other at the start or end of an
  * internet outage before one node is wrongly blamed for it.
  *
+ * Straight failures (the fast path for a hung node): a window whose last s = 4 results
+ * all failed counts as failing too, but such a target is confirmed only while another
+ * node's last 4 results for it pass (a node lagging one round into an internet outage
+ * already has a failure at its end, so nobody is blamed for the outage's start).
+ * Detection: (s − 1) × I + T = 1.6 s at the defaults, 1.1 s with T = 500 ms. The price,
+ * at 20% loss: a window is failing by either rule with P ≤ 8.64e-4 + 0.2^4 = 2.46e-3, a
+ * target from both vantages 6.1e-6, the node 1.1e-10 per round: 4.8e-5 false verdicts per
+ * node-day (one per ~57 node-years of sustained 20% loss), against 7.2e-7 without it.
+ * 0 turns it off (and minVantages 1 needs a longer streak: see docs/agent.md).
+ *
+ * Silent and unreachable (the fast path for a dead node): a node whose heartbeats this
+ * agent lost, and whose every fresh peer vantage has its last `silentFailures` (f = 3)
+ * results failing on a majority of targets while another node reaches those targets,
+ * is unhealthy at once. A hard-killed NAT stops its heartbeats and its self vantage,
+ * so the two-vantage rule above could never confirm it; EC2 state says so only after
+ * EC2 notices. Detection is about T + (f − 1) × I after the death (1.4 s at the
+ * defaults, 0.9 s with T = 500 ms), heartbeat loss (5 × 100 ms) running in parallel.
+ * Why it cannot blame a working node: silence alone never counts (a security group or
+ * an nft rule that cuts the heartbeat port leaves probes through the node passing), and
+ * any peer whose probes through the node still pass blocks it. Its false-positive cost
+ * is that of silence + f straight failures on a majority of targets: 3 · (0.2^3)^2 =
+ * 1.9e-4 per round at 20% loss, but only while heartbeats are lost. A full partition
+ * between the leader and a node in a two-NAT zone does move egress to the leader's side,
+ * which is healthy: a needless move, not an outage. 0 turns the fast path off.
+ *
  * Recovery: healthy again only when a majority of targets have, on some fresh vantage,
  * the last m = 5 results passing (1 s) with no fresh vantage failing, AND nothing
  * counted against the node for minStableMs = 10 s. Under 20% loss a vantage has 5 passes
@@ -53,6 +78,8 @@ export const DEFAULT_VERDICT_POLICY = {
   minVantages: 2,
   failingTargets: 'majority',
   staleAfterMs: 2_000,
+  silentFailures: 3,
+  failStreakToFail: 4,
 } as const;
 
 const positiveInt = (max: number) => z.number().int('expected a whole number').min(1).max(max);
@@ -75,6 +102,10 @@ export const verdictPolicySchema = z
       .default(DEFAULT_VERDICT_POLICY.failingTargets),
     /** Probe results older than this are ignored (a silent vantage is no evidence). Default 2 s. */
     staleAfterMs: positiveInt(3_600_000).default(DEFAULT_VERDICT_POLICY.staleAfterMs),
+    /** s: straight failures that make a window failing too (the fast path for a hung node); 0 = off. Default 4. */
+    failStreakToFail: z.number().int('expected a whole number').min(0).max(1000).default(DEFAULT_VERDICT_POLICY.failStreakToFail),
+    /** f: straight failures through a node whose heartbeats are lost that make it unhealthy; 0 = off. Default 3. */
+    silentFailures: z.number().int('expected a whole number').min(0).max(1000).default(DEFAULT_VERDICT_POLICY.silentFailures),
   })
   .superRefine((p, ctx) => {
     if (p.failuresToFail > p.windowProbes) {
@@ -88,6 +119,20 @@ export const verdictPolicySchema = z
         code: 'custom',
         path: ['failuresToFail'],
         message: `expected more than half of windowProbes (> ${p.windowProbes / 2}), got ${p.failuresToFail}`,
+      });
+    }
+    if (p.failStreakToFail > p.windowProbes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['failStreakToFail'],
+        message: `expected at most windowProbes (${p.windowProbes}), got ${p.failStreakToFail}`,
+      });
+    }
+    if (p.silentFailures > p.windowProbes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['silentFailures'],
+        message: `expected at most windowProbes (${p.windowProbes}), got ${p.silentFailures}`,
       });
     }
     if (p.passesToRecover > p.windowProbes) {

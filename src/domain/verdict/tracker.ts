@@ -6,6 +6,7 @@ import {
   isNodeFailing,
   isNodePassing,
   nodeEvidence,
+  silentEvidence,
   someoneReachesSomething,
   type Snapshot,
   type VantageView,
@@ -21,8 +22,9 @@ export interface VerdictTracker {
   readonly policy: VerdictPolicy;
   /**
    * Takes one signal and returns the transitions it caused. Probe results and EC2 states
-   * are evaluated at once (at the signal's time); heartbeats and planned-handover notices
-   * never change a verdict (heartbeat loss only wakes the controller).
+   * are evaluated at once (at the signal's time), and so is a heartbeat loss (it arms the
+   * silent-and-unreachable rule; silence alone never changes a verdict). Planned-handover
+   * notices never change a verdict.
    */
   observe(signal: Signal): VerdictTransition[];
   /** Every known node's verdict at `now` (time-based recovery happens here too). */
@@ -43,6 +45,8 @@ interface NodeRecord {
   /** The state before the correlated-failure guard took over, restored when it lifts. */
   priorState: VerdictState;
   ec2?: Ec2State;
+  /** Heartbeats from the node are lost (to this agent), since then. */
+  silentSince?: Timestamp;
   handover?: NonNullable<NodeVerdict['handover']>;
   /** target → vantage → window */
   windows: Map<string, Map<Vantage, ProbeWindow>>;
@@ -139,6 +143,17 @@ export function createVerdictTracker(policy: VerdictPolicyInput = {}): VerdictTr
         : undefined;
     }
     const base: VerdictState = r.state === 'internet-unreachable' ? r.priorState : r.state;
+    if (r.silentSince !== undefined) {
+      const s = silentEvidence(p, snap, node);
+      if (isNodeFailing(s)) {
+        r.lastBadAt = now;
+        return {
+          state: 'unhealthy',
+          code: 'silent-unreachable',
+          reason: `heartbeats lost since ${now - r.silentSince} ms and ${s.confirmed.length}/${s.targets} targets failing through it: ${s.detail}`,
+        };
+      }
+    }
     const e = nodeEvidence(p, snap, node);
     if (isNodeFailing(e)) {
       r.lastBadAt = now;
@@ -200,9 +215,14 @@ export function createVerdictTracker(policy: VerdictPolicyInput = {}): VerdictTr
         case 'planned-handover':
           setHandover(signal);
           return [];
-        case 'heartbeat-received':
         case 'heartbeat-lost':
+          record(signal.from, signal.at).silentSince = signal.at;
+          return evaluate(signal.at);
+        case 'heartbeat-received': {
+          const r = nodes.get(signal.from);
+          if (r) delete r.silentSince;
           return [];
+        }
       }
     },
     verdicts(now) {

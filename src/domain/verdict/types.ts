@@ -8,6 +8,7 @@ export type VerdictCode =
   | 'first-seen'
   | 'ec2-not-running'
   | 'probes-failing'
+  | 'silent-unreachable'
   | 'internet-unreachable'
   | 'internet-reachable'
   | 'recovered';

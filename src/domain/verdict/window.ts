@@ -13,6 +13,8 @@ export interface WindowStats {
   failures: number;
   /** Passes at the end of the window, counted back from the latest result. */
   passStreak: number;
+  /** Failures at the end of the window, counted back from the latest result. */
+  failStreak: number;
   latestAt: Timestamp;
 }
 
@@ -32,17 +34,21 @@ export class ProbeWindow {
   stats(): WindowStats {
     let failures = 0;
     let passStreak = 0;
+    let failStreak = 0;
     let streakOpen = true;
     for (let i = this.samples.length - 1; i >= 0; i--) {
       const ok = this.samples[i]?.ok ?? false;
       if (!ok) failures++;
-      if (streakOpen && ok) passStreak++;
+      // The latest result decides which streak is open; the first change closes it.
+      if (streakOpen && ok && failStreak === 0) passStreak++;
+      else if (streakOpen && !ok && passStreak === 0) failStreak++;
       else streakOpen = false;
     }
     return {
       size: this.samples.length,
       failures,
       passStreak,
+      failStreak,
       latestAt: this.samples[this.samples.length - 1]?.at ?? Number.NEGATIVE_INFINITY,
     };
   }
