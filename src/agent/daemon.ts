@@ -168,6 +168,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     },
   });
 
+  // A second ENI in the data plane's egress set is a floating ENI: this node carries a zone's egress.
+  const carriesEgress = () => (supervisor.plan()?.config.egressInterfaces.length ?? 0) > 1;
   const ownVerdict = () => obs.verdicts().find((v) => v.node === me.id)?.state ?? 'unknown';
   const peerStates = ec2 ? createPeerStateWatch({ ec2, clock, logger: log, onSignal: (s) => obs.observe(s) }) : undefined;
   const heartbeat = createHeartbeatEndpoint({
@@ -177,6 +179,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     peers: [],
     clock,
     verdict: ownVerdict,
+    carriesEgress: () => carriesEgress(),
     onSignal: (s) => {
       obs.observe(s);
       if (s.kind === 'heartbeat-lost') {
@@ -221,6 +224,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         renewEveryMs: config.lease.renewEveryMs,
         clock,
         logger: log,
+        yieldLeadership: () => {
+          if (!carriesEgress()) return false;
+          const healthy = new Set(obs.verdicts().filter((v) => v.state === 'healthy').map((v) => v.node));
+          return heartbeat.peers().some((p) => p.state === 'alive' && p.carriesEgress === false && healthy.has(p.node));
+        },
         onChange: (leader) => {
           metrics.leaseHolder.set(undefined, leader ? 1 : 0);
           agentController?.leaderChanged(leader);

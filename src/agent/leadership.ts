@@ -8,6 +8,12 @@
 // clock skew): when renewals fail (store unreachable) it stops being leader on its own
 // before anyone else can take over. A planned handover releases the lease at once and
 // stops campaigning, so a peer takes over within one round instead of one TTL.
+//
+// Leadership prefers nodes that carry no egress: when `yieldLeadership` says so (this node
+// carries egress and a healthy peer that carries none is heard), the holder releases the
+// lease and nobody in that position acquires it. So a dead NAT is rarely also the dead
+// leader whose lease must expire before anyone can fail it over. No two nodes can wait
+// on each other: only a node that carries egress yields, and only to one that does not.
 import type { Clock } from '../domain/clock.js';
 import type { LeaseState, LeaseStore } from '../domain/ports/lease-store.js';
 import type { NodeId } from '../domain/signals.js';
@@ -30,6 +36,8 @@ export interface LeadershipOptions {
   logger: Logger;
   /** Called with true/false whenever leadership is gained or lost. */
   onChange?: (leader: boolean, lease: LeaseView | null) => void;
+  /** True while a better candidate runs (see above): release the lease, and do not acquire it. */
+  yieldLeadership?: () => boolean;
   timers?: Timers;
 }
 
@@ -73,7 +81,17 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
 
   async function once() {
     try {
-      if (held) {
+      const yielding = opts.yieldLeadership?.() ?? false;
+      if (held && yielding) {
+        const h = held;
+        held = undefined;
+        notify();
+        const released = await opts.store.release(opts.self, h.token);
+        opts.logger.info('lease_yielded', { token: h.token, released, reason: 'this node carries egress; a healthy peer that carries none can lead' });
+        if (released) seen = null;
+      } else if (yielding) {
+        // Leave the lease to the better candidate.
+      } else if (held) {
         const r = await opts.store.renew(opts.self, held.token);
         if (r.held) held = seen = r;
         else {

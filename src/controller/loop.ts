@@ -14,6 +14,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { ExecutionReport, Executor, Fence } from './executor.js';
 import { DEFAULT_RESYNC_MS } from './defaults.js';
 import { observeVpc, type ObserveConfig } from './observe.js';
+import { applyIntents, intentsFrom } from './operator-intents.js';
 
 export { DEFAULT_RESYNC_MS };
 /** A handover notice without a deadline stops mattering after this long (e.g. a restarted agent). */
@@ -65,14 +66,18 @@ export function transitionsFrom(records: readonly DecisionRecord[]): TransitionR
   });
 }
 
-/** Assess and plan: the verdicts and live handover notices applied to what was observed (mutates its nodes' handover). */
+/**
+ * Assess and plan: the verdicts, live handover notices and operator intents (from the
+ * decision log) applied to what was observed (mutates its nodes' handover).
+ */
 export function planFromObservation(vpc: ObservedVpc, verdicts: readonly NodeVerdict[], records: readonly DecisionRecord[], policy: PlannerPolicy, now: Timestamp): Plan {
   const { health, handovers } = assess(verdicts, now);
   for (const n of vpc.nodes) {
     const h = handovers.get(n.id);
     if (h) n.handover = h;
   }
-  return plan({ vpc, health, history: transitionsFrom(records), policy, now });
+  const onlyVia = applyIntents(vpc, health, intentsFrom(records, now), policy.failbackAfterMs, now);
+  return plan({ vpc, health, history: transitionsFrom(records), policy, now, ...(onlyVia.size ? { onlyVia } : {}) });
 }
 
 export function createController(opts: ControllerOptions) {

@@ -34,6 +34,8 @@ export const heartbeatMessageSchema = z
     verdict: z.enum(VERDICT_STATES),
     sentAt: z.number().finite(),
     probes: sharedResultsSchema.optional(),
+    /** The sender carries egress now (a floating ENI is attached to it): leadership prefers nodes that do not. */
+    egress: z.boolean().optional(),
     /** The sender announces it is going away (Spot, rebalance, SIGTERM, lifecycle). */
     handover: z
       .object({ cause: z.enum(HANDOVER_CAUSES), at: z.number().finite(), deadline: z.number().finite().optional() })
@@ -47,7 +49,8 @@ export type HeartbeatMessage = z.output<typeof heartbeatMessageSchema>;
 export function encodeHeartbeat(m: HeartbeatMessage): Buffer {
   const probes = m.probes?.length ? { probes: m.probes } : {};
   const handover = m.handover ? { handover: m.handover } : {};
-  return Buffer.from(JSON.stringify({ node: m.node, seq: m.seq, verdict: m.verdict, sentAt: m.sentAt, ...probes, ...handover }));
+  const egress = m.egress ? { egress: true } : {};
+  return Buffer.from(JSON.stringify({ node: m.node, seq: m.seq, verdict: m.verdict, sentAt: m.sentAt, ...egress, ...probes, ...handover }));
 }
 
 /** The message, or undefined for anything that is not a valid heartbeat. Never throws. */
@@ -84,6 +87,8 @@ export interface HeartbeatOptions {
   onSignal: (s: HeartbeatSignal) => void;
   /** This node's own latest probe results, sent in every heartbeat; peers' arrive as probe signals. */
   sharedResults?: (now: number) => SharedResult[];
+  /** Whether this node carries egress now, read at each send. */
+  carriesEgress?: () => boolean;
   /** This node's planned-handover notice, announced in every heartbeat while set (times on this node's clock). */
   handover?: () => HeartbeatMessage['handover'];
   intervalMs?: number;
@@ -112,6 +117,8 @@ export interface PeerHeartbeatState {
   lastSeq?: number;
   lastReceivedAt?: number;
   lastVerdict?: VerdictState;
+  /** The peer said, in its last heartbeat, that it carries egress. */
+  carriesEgress?: boolean;
 }
 
 export interface HeartbeatEndpoint {
@@ -168,6 +175,7 @@ export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoi
     peer.lastSeq = m.seq;
     peer.lastReceivedAt = at;
     peer.lastVerdict = m.verdict;
+    peer.carriesEgress = m.egress === true;
     emit({ kind: 'heartbeat-received', from: m.node, seq: m.seq, at });
     if (m.probes?.length) {
       let inbox = inboxes.get(m.node);
@@ -191,7 +199,8 @@ export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoi
     const sentAt = opts.clock.now();
     const probes = opts.sharedResults?.(sentAt);
     const handover = opts.handover?.();
-    const msg = encodeHeartbeat({ node: opts.node, seq: seq++, verdict: opts.verdict(), sentAt, ...(probes ? { probes } : {}), ...(handover ? { handover } : {}) });
+    const egress = opts.carriesEgress?.() ? { egress: true } : {};
+    const msg = encodeHeartbeat({ node: opts.node, seq: seq++, verdict: opts.verdict(), sentAt, ...egress, ...(probes ? { probes } : {}), ...(handover ? { handover } : {}) });
     for (const p of peers) {
       socket.send(msg, p.port, p.address, (err) => {
         if (err) stats.sendErrors++;

@@ -50,7 +50,7 @@ function unreachableFor(store: LeaseStore, isDown: (holder: string) => boolean):
 const TTL = 6_000;
 const RENEW = 2_000;
 
-function participants(n: number, store?: (clock: { now(): number }) => LeaseStore) {
+function participants(n: number, store?: (clock: { now(): number }) => LeaseStore, yieldOf?: (self: string) => () => boolean) {
   const t = manualTime();
   const data = memoryLeaseData();
   const changes: string[] = [];
@@ -67,6 +67,7 @@ function participants(n: number, store?: (clock: { now(): number }) => LeaseStor
         logger: silentLogger,
         timers: t.timers,
         onChange: (leader) => changes.push(`${self} ${leader ? 'leader' : 'follower'}`),
+        ...(yieldOf ? { yieldLeadership: yieldOf(self) } : {}),
       }),
     );
   }
@@ -100,6 +101,32 @@ describe('leader election over the lease store', () => {
     await t.advance(30_000);
     expect(nodes[0]!.isLeader()).toBe(false);
     expect(changes).toEqual(['i-0 leader', 'i-0 follower', 'i-1 leader']);
+  });
+
+  it('a leader that carries egress yields to a node that carries none; it leads again when it is the only candidate', async () => {
+    let egressOn = 'i-0';
+    let otherHealthy = true;
+    // As the daemon decides: yield while carrying egress and a healthy peer carries none.
+    const { t, nodes, changes } = participants(2, undefined, (self) => () => self === egressOn && otherHealthy);
+    nodes[0]!.start();
+    await t.advance(0);
+    expect(nodes[0]!.isLeader()).toBe(false); // it carries egress and i-1 (not started yet, but "healthy") would lead
+    otherHealthy = false;
+    await t.advance(RENEW);
+    expect(nodes[0]!.isLeader()).toBe(true);
+    nodes[1]!.start();
+    otherHealthy = true;
+    await t.advance(RENEW);
+    expect(nodes[0]!.isLeader()).toBe(false);
+    await t.advance(RENEW);
+    expect(nodes[1]!.isLeader()).toBe(true);
+    expect(nodes[1]!.token()).toBe(2);
+    // Egress moves to i-1 (a failover): i-1 now carries it and i-0 does not, so the lease moves back once.
+    egressOn = 'i-1';
+    await t.advance(2 * RENEW);
+    expect(nodes[0]!.isLeader()).toBe(true);
+    await t.advance(30_000);
+    expect(changes).toEqual(['i-0 leader', 'i-0 follower', 'i-1 leader', 'i-1 follower', 'i-0 leader']);
   });
 
   it('a leader that cannot reach the store stops leading before its lease expires; the other takes over only after expiry', async () => {

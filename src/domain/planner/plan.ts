@@ -39,6 +39,8 @@ export interface PlanInput {
   history: readonly TransitionRecord[];
   policy: PlannerPolicy;
   now: Timestamp;
+  /** Zone → the one node an operator named (`natkeeper failover --to`): no other is chosen for that zone. */
+  onlyVia?: ReadonlyMap<string, NodeId>;
 }
 
 interface Choice {
@@ -81,8 +83,13 @@ export function plan(input: PlanInput): Plan {
     return { strategy: 'route-replace', via: node.id, actions: routesTo(zone.name, tables, { kind: 'eni', id: node.primaryEniId }) };
   }
 
+  const named = (zone: ObservedZone, n: ObservedNode) => {
+    const only = input.onlyVia?.get(zone.name);
+    return only === undefined || only === n.id;
+  };
+
   function elsewhere(zone: ObservedZone, tables: ObservedRouteTable[], avoid: ReadonlySet<NodeId>): Choice | undefined {
-    const remote = vpc.nodes.filter((n) => n.zone !== zone.name && !avoid.has(n.id) && usable(n));
+    const remote = vpc.nodes.filter((n) => n.zone !== zone.name && !avoid.has(n.id) && usable(n) && named(zone, n));
     if (policy.associationSwap) {
       const swap = associationSwap(zone, tables, remote);
       if (swap) return swap;
@@ -126,7 +133,7 @@ export function plan(input: PlanInput): Plan {
     const failing = new Set(vias.flatMap((v, i) => (v.via.kind === 'node' && conds[i] !== 'usable' && conds[i] !== 'doubtful' ? [v.via.node] : [])));
     const broken = conds.filter((c) => c === 'failed').length;
     const leaving = conds.filter((c) => c === 'leaving').length;
-    const locals = vpc.nodes.filter((n) => n.zone === zone.name && !failing.has(n.id) && usable(n)).sort(byPreference(zone));
+    const locals = vpc.nodes.filter((n) => n.zone === zone.name && !failing.has(n.id) && usable(n) && named(zone, n)).sort(byPreference(zone));
     const decide = (d: Omit<ZoneDecision, 'zone'>, rank: number) => {
       decisions.push({ zone: zone.name, ...d, rank });
       if (d.actions.length && d.via) load.set(d.via, (load.get(d.via) ?? 0) + 1);
