@@ -35,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'status') return (await import('./status.js')).runStatusCli(argv.slice(1));
   if (argv[0] === 'plan') return (await import('./plan.js')).runPlanCli(argv.slice(1));
   if (argv[0] === 'history') return (await import('./history.js')).runHistoryCli(argv.slice(1));
+  if (argv[0] === 'controller') return (await import('./controller.js')).runControllerCli(argv.slice(1));
   if (argv[0] === 'failover') return (await import('./manual.js')).runFailoverCli(argv.slice(1));
   if (argv[0] === 'failback') return (await import('./manual.js')).runFailbackCli(argv.slice(1));
   const program = new Command('natkeeper')
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   program.command('status').description('zones, egress, route targets, verdicts, lease holder and token: natkeeper status --config FILE [--json]');
   program.command('plan').description('what the controller would do now, dry run: natkeeper plan --config FILE [--json]');
   program.command('history').description('the decision log: natkeeper history --config FILE [--limit N] [--json]');
+  program.command('controller').description('the controller off the NAT nodes: natkeeper controller --config FILE [--agent URL]...');
   program.command('failover').description("move a zone's egress now, fenced: natkeeper failover --config FILE --zone Z [--to NODE] [--for 1h]");
   program.command('failback').description("return a zone's egress to its own NAT now: natkeeper failback --config FILE --zone Z");
   try {
