@@ -60,6 +60,13 @@ describe('peers from the EC2 API', () => {
       watch.heard(a2!);
       expect(watch.watching()).toEqual([]);
       await until('the last read shows it running', () => signals.at(-1)?.state === 'running', 3_000);
+      // A read in flight when the peer was heard may land first; the one last read follows it.
+      await until('reads stop', async () => {
+        const n = lab.api.requestLog.entries().length;
+        await new Promise((r) => setTimeout(r, 150));
+        return lab.api.requestLog.entries().length === n ? true : undefined;
+      }, 3_000);
+      expect(signals.at(-1)?.state).toBe('running');
       const calls = lab.api.requestLog.entries().length;
       await new Promise((r) => setTimeout(r, 300));
       expect(lab.api.requestLog.entries().length).toBe(calls);
