@@ -25,6 +25,8 @@ interface ForwarderEntry {
   listen: { ip: string; port: number };
   unixSocketPath: string;
   child?: ChildProcess;
+  /** A launch under way: start()'s queued launch and the instance's first ensure() can race. */
+  launching?: Promise<void>;
   stopped: boolean;
 }
 
@@ -118,6 +120,7 @@ export class Forwarders {
   async ensure(instanceId: string, restartAll: boolean): Promise<void> {
     for (const f of this.entries.values()) {
       if (f.instanceId !== instanceId || f.stopped) continue;
+      if (f.launching) await f.launching.catch(() => undefined);
       const alive = f.child && f.child.exitCode === null && f.child.signalCode === null;
       if (alive && !restartAll) continue;
       this.kill(f);
@@ -144,7 +147,18 @@ export class Forwarders {
     this.entries.clear();
   }
 
-  private async launch(f: ForwarderEntry): Promise<void> {
+  /** Starts f's socat unless one runs or is starting (two would fight over the port). */
+  private launch(f: ForwarderEntry): Promise<void> {
+    if (f.launching) return f.launching;
+    if (f.child && f.child.exitCode === null && f.child.signalCode === null) return Promise.resolve();
+    const p = this.spawnForwarder(f).finally(() => {
+      if (f.launching === p) f.launching = undefined;
+    });
+    f.launching = p;
+    return p;
+  }
+
+  private async spawnForwarder(f: ForwarderEntry): Promise<void> {
     if (f.stopped) return;
     const m = this.ctx.mirror.instances.get(f.instanceId);
     if (!m) throw new Error(`the lab data plane has no namespace for instance ${f.instanceId} (unknown or terminated)`);

@@ -180,13 +180,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     clock,
     verdict: ownVerdict,
     carriesEgress: () => carriesEgress(),
+    canLead: () => agentController !== undefined && (leadership?.canLead() ?? false),
     onSignal: (s) => {
       obs.observe(s);
       if (s.kind === 'heartbeat-lost') {
         peerStates?.lost(s.from);
         wakeController(`heartbeat lost from ${s.from}`);
-      }
-      else if (s.kind === 'heartbeat-received') peerStates?.heard(s.from);
+      } else if (s.kind === 'heartbeat-received') peerStates?.heard(s.from);
+      // A peer going away (Spot, SIGTERM, lifecycle): move its egress now, not at the next resync.
+      else if (s.kind === 'planned-handover') wakeController(`${s.node} announced ${s.cause}`);
     },
     sharedResults: (now) => outbox.current(now),
     handover: () => notice,
@@ -227,7 +229,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         yieldLeadership: () => {
           if (!carriesEgress()) return false;
           const healthy = new Set(obs.verdicts().filter((v) => v.state === 'healthy').map((v) => v.node));
-          return heartbeat.peers().some((p) => p.state === 'alive' && p.carriesEgress === false && healthy.has(p.node));
+          return heartbeat.peers().some((p) => p.state === 'alive' && p.carriesEgress === false && p.canLead === true && healthy.has(p.node));
         },
         onChange: (leader) => {
           metrics.leaseHolder.set(undefined, leader ? 1 : 0);

@@ -13,7 +13,9 @@
 // carries egress and a healthy peer that carries none is heard), the holder releases the
 // lease and nobody in that position acquires it. So a dead NAT is rarely also the dead
 // leader whose lease must expire before anyone can fail it over. No two nodes can wait
-// on each other: only a node that carries egress yields, and only to one that does not.
+// on each other: only a node that carries egress yields, and only to one that does not
+// and that says (in its heartbeats) it can lead: campaigning, its controller on, and its
+// last round reached the store — a peer cut off from the store is never yielded to.
 import type { Clock } from '../domain/clock.js';
 import type { LeaseState, LeaseStore } from '../domain/ports/lease-store.js';
 import type { NodeId } from '../domain/signals.js';
@@ -49,6 +51,8 @@ export interface Leadership {
   isLeader(): boolean;
   /** The fencing token while leader. */
   token(): number | undefined;
+  /** Campaigning, and the last round reached the store: this node could take the lease now. */
+  canLead(): boolean;
   /** Planned handover: release the lease if held and stop campaigning. */
   stepDown(reason: string): Promise<void>;
   stop(): Promise<void>;
@@ -68,6 +72,7 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
   let timer: unknown;
   let round: Promise<void> = Promise.resolve();
   let wasLeader = false;
+  let storeOk = false;
 
   const view = (): LeaseView | null => (seen ? { holder: seen.holder, token: seen.token, expiresAt: seen.expiresAt, heldBySelf: seen.holder === opts.self && held !== undefined } : null);
   const isLeader = () => held !== undefined && opts.clock.now() < held.expiresAt - margin;
@@ -104,8 +109,10 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
         seen = r;
         if (r.held) held = r;
       }
+      storeOk = true;
     } catch (e) {
       // Unreachable store: keep the last view; the margin check below ends a stale leadership.
+      storeOk = false;
       opts.logger.warn('lease_store_error', { error: e as Error });
     }
     if (held && !isLeader()) held = undefined;
@@ -127,6 +134,7 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
     },
     lease: view,
     isLeader,
+    canLead: () => campaigning && storeOk,
     token: () => (isLeader() ? held?.token : undefined),
     async stepDown(reason) {
       campaigning = false;

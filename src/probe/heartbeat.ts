@@ -36,6 +36,8 @@ export const heartbeatMessageSchema = z
     probes: sharedResultsSchema.optional(),
     /** The sender carries egress now (a floating ENI is attached to it): leadership prefers nodes that do not. */
     egress: z.boolean().optional(),
+    /** The sender could take the lease now (campaigning, controller on, store reachable). */
+    canLead: z.boolean().optional(),
     /** The sender announces it is going away (Spot, rebalance, SIGTERM, lifecycle). */
     handover: z
       .object({ cause: z.enum(HANDOVER_CAUSES), at: z.number().finite(), deadline: z.number().finite().optional() })
@@ -49,8 +51,8 @@ export type HeartbeatMessage = z.output<typeof heartbeatMessageSchema>;
 export function encodeHeartbeat(m: HeartbeatMessage): Buffer {
   const probes = m.probes?.length ? { probes: m.probes } : {};
   const handover = m.handover ? { handover: m.handover } : {};
-  const egress = m.egress ? { egress: true } : {};
-  return Buffer.from(JSON.stringify({ node: m.node, seq: m.seq, verdict: m.verdict, sentAt: m.sentAt, ...egress, ...probes, ...handover }));
+  const flags = { ...(m.egress ? { egress: true } : {}), ...(m.canLead ? { canLead: true } : {}) };
+  return Buffer.from(JSON.stringify({ node: m.node, seq: m.seq, verdict: m.verdict, sentAt: m.sentAt, ...flags, ...probes, ...handover }));
 }
 
 /** The message, or undefined for anything that is not a valid heartbeat. Never throws. */
@@ -89,6 +91,8 @@ export interface HeartbeatOptions {
   sharedResults?: (now: number) => SharedResult[];
   /** Whether this node carries egress now, read at each send. */
   carriesEgress?: () => boolean;
+  /** Whether this node could take the lease now, read at each send. */
+  canLead?: () => boolean;
   /** This node's planned-handover notice, announced in every heartbeat while set (times on this node's clock). */
   handover?: () => HeartbeatMessage['handover'];
   intervalMs?: number;
@@ -119,6 +123,8 @@ export interface PeerHeartbeatState {
   lastVerdict?: VerdictState;
   /** The peer said, in its last heartbeat, that it carries egress. */
   carriesEgress?: boolean;
+  /** The peer said, in its last heartbeat, that it could take the lease now. */
+  canLead?: boolean;
 }
 
 export interface HeartbeatEndpoint {
@@ -176,6 +182,7 @@ export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoi
     peer.lastReceivedAt = at;
     peer.lastVerdict = m.verdict;
     peer.carriesEgress = m.egress === true;
+    peer.canLead = m.canLead === true;
     emit({ kind: 'heartbeat-received', from: m.node, seq: m.seq, at });
     if (m.probes?.length) {
       let inbox = inboxes.get(m.node);
@@ -199,8 +206,8 @@ export function createHeartbeatEndpoint(opts: HeartbeatOptions): HeartbeatEndpoi
     const sentAt = opts.clock.now();
     const probes = opts.sharedResults?.(sentAt);
     const handover = opts.handover?.();
-    const egress = opts.carriesEgress?.() ? { egress: true } : {};
-    const msg = encodeHeartbeat({ node: opts.node, seq: seq++, verdict: opts.verdict(), sentAt, ...egress, ...(probes ? { probes } : {}), ...(handover ? { handover } : {}) });
+    const flags = { ...(opts.carriesEgress?.() ? { egress: true } : {}), ...(opts.canLead?.() ? { canLead: true } : {}) };
+    const msg = encodeHeartbeat({ node: opts.node, seq: seq++, verdict: opts.verdict(), sentAt, ...flags, ...(probes ? { probes } : {}), ...(handover ? { handover } : {}) });
     for (const p of peers) {
       socket.send(msg, p.port, p.address, (err) => {
         if (err) stats.sendErrors++;

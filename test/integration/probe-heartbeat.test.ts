@@ -135,11 +135,11 @@ describe('heartbeat codec', () => {
     expect(decodeHeartbeat(Buffer.alloc(0))).toBeUndefined();
   });
 
-  it('carries the egress flag only when set; a non-boolean flag is not a heartbeat', () => {
-    const m = { node: 'i-a', seq: 1, verdict: 'healthy' as const, sentAt: 5, egress: true };
-    expect(encodeHeartbeat(m).toString()).toBe('{"node":"i-a","seq":1,"verdict":"healthy","sentAt":5,"egress":true}');
+  it('carries the egress and canLead flags only when set; a non-boolean flag is not a heartbeat', () => {
+    const m = { node: 'i-a', seq: 1, verdict: 'healthy' as const, sentAt: 5, egress: true, canLead: true };
+    expect(encodeHeartbeat(m).toString()).toBe('{"node":"i-a","seq":1,"verdict":"healthy","sentAt":5,"egress":true,"canLead":true}');
     expect(decodeHeartbeat(encodeHeartbeat(m))).toEqual(m);
-    expect(encodeHeartbeat({ ...m, egress: false }).toString()).not.toContain('egress');
+    expect(encodeHeartbeat({ ...m, egress: false, canLead: false }).toString()).toBe('{"node":"i-a","seq":1,"verdict":"healthy","sentAt":5}');
     expect(decodeHeartbeat(Buffer.from('{"node":"i-a","seq":1,"verdict":"healthy","sentAt":5,"egress":"yes"}'))).toBeUndefined();
   });
 });

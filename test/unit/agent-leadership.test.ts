@@ -129,6 +129,24 @@ describe('leader election over the lease store', () => {
     expect(changes).toEqual(['i-0 leader', 'i-0 follower', 'i-1 leader', 'i-1 follower', 'i-0 leader']);
   });
 
+  it('canLead: only while campaigning and the last round reached the store (what a carrier of egress may yield to)', async () => {
+    let broken = false;
+    const data = memoryLeaseData();
+    const { t, nodes } = participants(2, (clock) => unreachableFor(new MemoryLeaseStore({ clock, data }), (holder) => broken && holder === 'i-1'));
+    expect(nodes[1]!.canLead()).toBe(false);
+    for (const n of nodes) n.start();
+    await t.advance(0);
+    expect(nodes.map((n) => n.canLead())).toEqual([true, true]);
+    broken = true;
+    await t.advance(RENEW);
+    expect(nodes.map((n) => n.canLead())).toEqual([true, false]);
+    broken = false;
+    await t.advance(RENEW);
+    expect(nodes[1]!.canLead()).toBe(true);
+    await nodes[1]!.stepDown('sigterm');
+    expect(nodes[1]!.canLead()).toBe(false);
+  });
+
   it('a leader that cannot reach the store stops leading before its lease expires; the other takes over only after expiry', async () => {
     let broken = false;
     const data = memoryLeaseData();
