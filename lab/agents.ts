@@ -169,3 +169,20 @@ export function labAgentConfig(topology: Pick<Topology, 'internet'>, opts: LabAg
   for (const [section, values] of Object.entries(opts.overrides ?? {})) base[section] = { ...base[section], ...values };
   return base;
 }
+
+/** One JSON log line of an agent: its event name, time and fields. */
+export type AgentLogEvent = { event: string; time: string } & Record<string, unknown>;
+
+/** The agent's JSON log lines so far whose event is one of `events` (other lines skipped). */
+export function agentEvents(agent: LabAgent, events: readonly string[]): AgentLogEvent[] {
+  const out: AgentLogEvent[] = [];
+  for (const line of agent.log.join('').split('\n')) {
+    if (!events.some((e) => line.includes(`"event":"${e}"`))) continue;
+    try {
+      out.push(JSON.parse(line) as AgentLogEvent);
+    } catch {
+      // a line still being written
+    }
+  }
+  return out;
+}

@@ -1,154 +1,238 @@
-// `make demo`: the lab end to end. Brings up the default lab, shows the topology,
-// sends egress from every app host and shows which EIP the internet saw, then
-// moves zone a's default route with the AWS CLI while a UDP probe stream runs,
-// and shows traffic moving. Everything it made is torn down, also on Ctrl-C.
+// `make demo`: natkeeper's main job, end to end in the lab. The default lab comes up
+// with a natkeeper agent on every NAT node; a live line shows each app host's egress
+// and each zone's active NAT. Three faults follow, each showing the detection, the
+// controller's plan and actions (its decision log), and the outage the app hosts
+// measured, then the recovery:
+//   1. zone a's active NAT is hard-killed → eni-move to the standby; the ASG replaces the
+//      killed NAT and an agent starts on the replacement;
+//   2. zone b's only NAT hangs (its masquerade rule removed) → cross-zone route-replace;
+//      the rule is put back and, after controller.failbackAfterMs, egress fails back;
+//   3. a Spot interruption warning for zone a's active NAT → planned handover (eni-move).
+// It ends with a table of the outages and tears everything down, also on Ctrl-C.
+// Traffic stays inside the lab's namespaces.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatTable } from '../src/cli/table.js';
 import { parseConfigText } from '../src/config/load-file.js';
-import { checkEgress } from './egress.js';
+import { createLogger } from '../src/telemetry/logger.js';
+import { ensureLeaseTable, labAgentConfig, natkeeperCli, verdictOf } from './agents.js';
+import { DemoConsole } from './demo-console.js';
+import { DecisionLog } from './demo-decisions.js';
+import { AgentFleet } from './demo-fleet.js';
+import { LiveView } from './demo-live.js';
+import { removeMasquerade } from './demo-masquerade.js';
+import { nameOf, zoneEgress } from './demo-placement.js';
+import { awaitFailback, awaitReplacement, describeSpotAftermath } from './demo-recovery.js';
+import { runScenario, type DemoContext, type ScenarioResult } from './demo-scenario.js';
+import { until } from './demo-wait.js';
 import { startLab, type RunningLab } from './lab.js';
 import { describeLab } from './lab-status.js';
 import { teardownLab } from './netns/dataplane.js';
-import { distScript } from './netns/paths.js';
 import { topologySchema } from './topology/schema.js';
 
-const PREFIX = 'nkd-';
-const AWS_CLI = '/usr/bin/aws'; // Debian's AWS CLI v2; a pip-installed v1 may shadow `aws` on PATH.
+const PREFIX = `nkd${randomBytes(2).toString('hex')}-`;
+const LEASE_TABLE = 'natkeeper-demo';
+/** Shorter than the default 60 s so the demo shows a failback within its four minutes. */
+const FAILBACK_AFTER_MS = 15_000;
+/**
+ * Zones b and c have one NAT each: no second vantage on their subnet, so the verdict
+ * takes the single-vantage policy docs/agent.md recommends for that layout.
+ */
+const VERDICT = { minVantages: 1, windowProbes: 20, failuresToFail: 14, failStreakToFail: 8 };
+const AGENTS_UP_TIMEOUT_MS = 90_000;
 
-const step = (n: number, text: string) => console.log(`\n\x1b[1m${n}. ${text}\x1b[0m`);
-const nameOf = (lab: RunningLab, id: string) => lab.store.instance(id).tags.find((t) => t.key === 'Name')?.value ?? id;
+const out = new DemoConsole();
+// The SDK's advice to move to Node 22 (printed once per process) says nothing about the demo.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
-function whoOwns(lab: RunningLab, publicIp: string | undefined): string {
-  if (!publicIp) return 'no answer';
-  const addr = lab.store.addresses.values().find((a) => a.publicIp === publicIp);
-  const eni = addr?.networkInterfaceId ? lab.store.networkInterfaces.get(addr.networkInterfaceId) : undefined;
-  if (!eni) return 'unknown';
-  const floating = eni.tags.find((t) => t.key === 'natkeeper:floating');
-  const on = eni.attachment ? nameOf(lab, eni.attachment.instanceId) : 'nothing';
-  return floating ? `floating ENI of zone ${floating.value} (on ${on})` : `${on}'s own EIP`;
-}
-
-async function showEgress(lab: RunningLab, target: string, port: number): Promise<void> {
-  const dp = lab.dataPlane!;
-  const rows = [];
-  for (const z of lab.manifest.zones)
-    for (const app of z.appInstanceIds) {
-      const r = await checkEgress(dp, app, target, port);
-      const rt = lab.store.effectiveRouteTable(lab.store.instance(app).subnetId)!;
-      const def = rt.routes.find((x) => x.destinationCidrBlock === '0.0.0.0/0');
-      rows.push([nameOf(lab, app), z.name, def?.networkInterfaceId ?? def?.instanceId, r.seen ?? 'no answer', whoOwns(lab, r.seen), `${Math.round(r.ms)} ms`]);
-    }
-  console.log(formatTable(['app host', 'zone', 'default route →', 'internet saw', 'which is', 'took'], rows));
-}
-
-/** Runs the AWS CLI asynchronously: the lab's API server lives in this very process. */
-function awsCli(lab: RunningLab, args: string[]): Promise<{ ok: boolean; out: string }> {
-  const env = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'lab',
-    AWS_SECRET_ACCESS_KEY: 'lab',
-    AWS_DEFAULT_REGION: lab.manifest.region,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_PAGER: '',
-  };
-  const child = spawn(AWS_CLI, ['--endpoint-url', lab.endpoints.ec2, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ ok: code === 0, out: out.trim() })));
-}
-
-interface ProbeSummary {
-  sent: number;
-  lost: number;
-  longestGapMs: number;
-  transitions: { atMs: number; from: string; to: string }[];
-}
-
-function describeProbe(output: string): string {
-  const last = output.trim().split('\n').pop() ?? '';
-  try {
-    const s = JSON.parse(last) as ProbeSummary;
-    const moves = s.transitions.map((t) => `source moved ${t.from} → ${t.to} at ${t.atMs} ms`).join('; ');
-    return `probe stream from app-a1-1: ${s.sent} sent, ${s.lost} lost, longest gap between answers ${Math.round(s.longestGapMs)} ms; ${moves || 'source never moved'}`;
-  } catch {
-    return `probe stream from app-a1-1: ${last || 'no output'}`;
+function preflight(): void {
+  if (process.getuid?.() !== 0) {
+    throw new Error('the demo builds network namespaces and needs root: run `sudo make demo` (or `sudo node dist/lab/demo.js` after `make build`)');
   }
+  natkeeperCli(); // throws with "build first (make build)" when the CLI is missing
 }
 
-async function main(): Promise<void> {
+function showTopology(lab: RunningLab): void {
+  const status = describeLab(lab.store, lab.manifest, lab.dataPlane, undefined);
+  out.say(
+    formatTable(
+      ['instance', 'name', 'role', 'zone', 'private IPs', 'public IPs'],
+      status.instances.map((i) => [i.instanceId, i.name, i.role, i.zone, i.interfaces.map((e) => e.privateIp).join(' '), i.interfaces.map((e) => e.publicIp).filter(Boolean).join(' ')]),
+    ),
+  );
+  out.say();
+  out.say(formatTable(['zone', 'floating ENI', 'EIP', 'on'], status.floatingEnis.map((f) => [f.zone, f.networkInterfaceId, f.publicIp, f.attachedTo ? nameOf(lab, f.attachedTo) : '-'])));
+}
+
+async function agentsUp(ctx: DemoContext): Promise<void> {
+  const nats = () => ctx.lab.store.instances.values().filter((i) => i.role === 'nat' && i.state === 'running').map((i) => i.instanceId);
+  const ss = await until(
+    'every agent healthy and seeing every NAT healthy',
+    async () => {
+      const ss = await ctx.fleet.statuses();
+      const all = nats();
+      const ready = [...ss.values()].filter((s) => s.health.healthy && all.every((n) => verdictOf(s, n)?.state === 'healthy'));
+      out.setLive(`waiting for the agents: ${ss.size} of ${all.length} answering /status, ${ready.length} healthy and seeing every NAT healthy`);
+      return ready.length === all.length ? ss : undefined;
+    },
+    AGENTS_UP_TIMEOUT_MS,
+    500,
+  );
+  out.clearLive();
+  const lease = await ctx.decisions.lease();
+  out.say(`  ${out.elapsed()} ${ss.size} agents healthy, every NAT healthy in every agent's view; the lease (the controller) is held by ${lease ? `${nameOf(ctx.lab, lease.holder)} (fencing token ${lease.token})` : 'nobody yet'}`);
+}
+
+function summaryTable(rows: { r: ScenarioResult; then: string }[]): string {
+  const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
+  return formatTable(
+    ['scenario', 'zone', 'NAT', 'detected after', 'strategy', 'calls', 'egress moved after', 'outage (longest gap)', 'then'],
+    rows.map(({ r, then }) => [r.title, r.zone, r.victim, s(r.detectedMs), r.strategy, r.calls, s(r.movedMs), Number.isFinite(r.outageMs) ? `${Math.round(r.outageMs)} ms` : 'unknown', then]),
+  );
+}
+
+/** dirs.agents: the agents' configs and state files; dirs.lab: startLab's runDir. */
+async function runDemo(lab: RunningLab, dirs: { agents: string; lab: string }, labWarnings: readonly string[], register: (stop: () => Promise<void>) => void): Promise<void> {
+  const topology = lab.dataPlane!.topology;
+  const target = topology.internet.echoTargets[0]!;
+  const port = topology.internet.echoPort;
+  const [zoneA, zoneB] = lab.manifest.zones as [NonNullable<(typeof lab.manifest.zones)[0]>, NonNullable<(typeof lab.manifest.zones)[0]>];
+
+  out.step(2, 'natkeeper agents on every NAT node (they elect a leader through a DynamoDB lease; the leader runs the controller)');
+  await ensureLeaseTable(lab, LEASE_TABLE);
+  const config = labAgentConfig(topology, { leaseTable: LEASE_TABLE, overrides: { verdict: VERDICT, controller: { failbackAfterMs: FAILBACK_AFTER_MS } } });
+  out.say(`  agent config: the lab defaults (lab/agents.ts labAgentConfig) with controller.failbackAfterMs ${FAILBACK_AFTER_MS / 1000} s (default 60 s, shortened for the demo)`);
+  out.say(`  and verdict ${JSON.stringify(VERDICT)}: zones b and c have a single NAT (docs/agent.md, "one NAT per subnet")`);
+  const fleet = new AgentFleet(lab, config, dirs.agents, (id) => out.say(`  ${out.elapsed()} agent started on ${nameOf(lab, id)} (${id}), launched by the Auto Scaling group`));
+  const decisions = new DecisionLog(lab, LEASE_TABLE);
+  const live = new LiveView(lab, out, target, port);
+  register(async () => {
+    live.stop();
+    await fleet.stop();
+    decisions.close();
+  });
+  await fleet.start();
+  out.say(`  ${out.elapsed()} started ${fleet.agents.size} agents: ${[...fleet.agents.keys()].map((id) => nameOf(lab, id)).join(', ')}`);
+  const ctx: DemoContext = { lab, fleet, out, decisions, target, port, labWarnings };
+  await agentsUp(ctx);
+
+  out.step(3, `Live view (every second): each app host's egress as the echo server at ${target} sees it, and each zone's active NAT`);
+  live.start();
+  await new Promise((r) => setTimeout(r, 2_500));
+  out.say(`  ${live.line()}`);
+
+  const rows: { r: ScenarioResult; then: string }[] = [];
+  const killed = zoneEgress(lab, zoneA).natId!;
+  const known = new Set(lab.store.instances.values().map((i) => i.instanceId));
+  out.step(4, `Hard kill: zone a's active NAT ${nameOf(lab, killed)} loses power (links down, every process killed)`);
+  const kill = await runScenario(ctx, {
+    title: 'hard kill',
+    zone: zoneA,
+    victim: killed,
+    inject: async () => {
+      const r = await lab.chaos.run({ verb: 'kill', instance: killed });
+      if (r.outcome !== 'done') throw new Error(`chaos kill refused: ${r.detail}`);
+      return `chaos kill ${nameOf(lab, killed)}`;
+    },
+    detectedBy: (e) => e.event === 'verdict_transition' && e['node'] === killed && e['to'] === 'unhealthy',
+  });
+  const replacement = await awaitReplacement(ctx, zoneA, killed, known);
+  rows.push({ r: kill, then: `ASG replacement ${nameOf(lab, replacement.instanceId)} healthy ${(replacement.afterMs / 1000).toFixed(1)} s later: zone a's new standby` });
+
+  const hung = zoneEgress(lab, zoneB).natId!;
+  out.step(5, `Hang: zone b's only NAT ${nameOf(lab, hung)} keeps running (EC2 healthy) but its masquerade rule is removed`);
+  let removal: Awaited<ReturnType<typeof removeMasquerade>> | undefined;
+  const hang = await runScenario(ctx, {
+    title: 'hang (masquerade removed)',
+    zone: zoneB,
+    victim: hung,
+    inject: async () => {
+      removal = await removeMasquerade(lab.dataPlane!, hung);
+      return `deleted in ${nameOf(lab, hung)}'s namespace: ${removal.removed.join('; ')}`;
+    },
+    detectedBy: (e) => e.event === 'verdict_transition' && e['node'] === hung && e['to'] === 'unhealthy',
+  });
+  out.say(`  ${out.elapsed()} zone b has no other NAT: its route went to another zone. Now the repair, and the failback after ${FAILBACK_AFTER_MS / 1000} s healthy (controller.failbackAfterMs, shortened for the demo)`);
+  const fb = await awaitFailback(ctx, zoneB, hung, async () => {
+    await removal!.restore();
+    return `the masquerade rule put back in ${nameOf(lab, hung)} (as a reboot or an operator would)`;
+  });
+  rows.push({ r: hang, then: `repaired; failback (${fb.strategy}) ${(fb.failbackMs / 1000).toFixed(1)} s after the repair` });
+
+  const spot = zoneEgress(lab, zoneA).natId!;
+  out.step(6, `Spot interruption: a two-minute warning for zone a's active NAT ${nameOf(lab, spot)} (IMDS spot/instance-action + EventBridge)`);
+  const spotResult = await runScenario(ctx, {
+    title: 'Spot interruption',
+    zone: zoneA,
+    victim: spot,
+    inject: async () => {
+      const r = await lab.chaos.run({ verb: 'spot-interrupt', instance: spot, action: 'terminate' });
+      if (r.outcome !== 'done') throw new Error(`chaos spot-interrupt refused: ${r.detail}`);
+      return `chaos spot-interrupt ${nameOf(lab, spot)}: ${r.detail ?? 'warning sent'}`;
+    },
+    detectedBy: (e, by) => (e.event === 'planned_handover' && by === spot) || (e.event === 'verdict_transition' && e['node'] === spot && e['to'] !== 'healthy'),
+  });
+  describeSpotAftermath(ctx, zoneA, spot);
+  rows.push({ r: spotResult, then: 'handed over before the interruption; ASG replaces it after' });
+
+  live.stop();
+  out.step(7, 'Outages per scenario (outage = the longest gap between answers any app host of the zone saw, 20 ms probes)');
+  out.say(summaryTable(rows));
+  const unmeasured = rows.filter(({ r }) => !Number.isFinite(r.outageMs)).map(({ r }) => r.title);
+  if (unmeasured.length) throw new Error(`the outage of ${unmeasured.join(', ')} could not be measured (an app host's probe stream failed; see above)`);
+}
+
+async function main(): Promise<number> {
+  preflight();
   const topology = parseConfigText(topologySchema, '', 'default topology');
   const runDir = mkdtempSync(join(tmpdir(), 'natkeeper-demo-'));
-  await teardownLab(PREFIX); // a demo killed earlier may have left namespaces
+  const labRunDir = join(runDir, 'lab');
+  const labWarnings: string[] = [];
   let lab: RunningLab | undefined;
-  const cleanup = async () => {
-    await lab?.close();
-    await teardownLab(PREFIX);
-    rmSync(runDir, { recursive: true, force: true });
+  let stopDemo: (() => Promise<void>) | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      out.clearLive();
+      out.step(8, 'Tearing down: agents, the lab, every namespace, link and process it made');
+      try {
+        await stopDemo?.();
+        await lab?.close();
+      } finally {
+        await teardownLab(PREFIX);
+        rmSync(runDir, { recursive: true, force: true });
+      }
+    })());
+  const onSignal = (sig: string) => {
+    out.say(`\n${sig}: stopping`);
+    void cleanup().finally(() => process.exit(130));
   };
-  const onSignal = () => void cleanup().finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
 
   try {
-    step(1, 'Bringing up the default lab: EC2 + Auto Scaling APIs, DynamoDB, and a network-namespace VPC');
-    lab = await startLab({ topology, runDir, prefix: PREFIX, dataPlane: 'auto' });
-    console.log(`EC2 API at ${lab.endpoints.ec2}, DynamoDB at ${lab.endpoints.dynamodb}`);
-    if (!lab.dataPlane) {
-      console.log(`\n${lab.dataPlaneNote}. The packet part of the demo needs root (run: sudo make demo).`);
-      return;
-    }
-    const status = describeLab(lab.store, lab.manifest, lab.dataPlane, undefined);
-    console.log(
-      formatTable(
-        ['instance', 'name', 'role', 'zone', 'private IPs', 'public IPs', 'namespace'],
-        status.instances.map((i) => [i.instanceId, i.name, i.role, i.zone, i.interfaces.map((e) => e.privateIp).join(' '), i.interfaces.map((e) => e.publicIp).filter(Boolean).join(' '), i.namespace]),
-      ),
-    );
-    console.log();
-    console.log(formatTable(['zone', 'floating ENI', 'EIP', 'on'], status.floatingEnis.map((f) => [f.zone, f.networkInterfaceId, f.publicIp, f.attachedTo ? nameOf(lab!, f.attachedTo) : '-'])));
-
-    const target = topology.internet.echoTargets[0]!;
-    const port = topology.internet.echoPort;
-    step(2, `Egress from every app host to the echo server at ${target}, which answers with the source address it saw`);
-    await showEgress(lab, target, port);
-
-    const zoneA = lab.manifest.zones[0]!;
-    const rtb = zoneA.privateRouteTableIds[0]!;
-    const standby = zoneA.natInstanceIds[1]!;
-    const standbyEni = lab.store.primaryInterface(standby)!.networkInterfaceId;
-    step(3, `A manual failover with the AWS CLI v2: zone a's default route to ${nameOf(lab, standby)}, while app-a1-1 sends a UDP probe every 20 ms`);
-    if (!existsSync(AWS_CLI)) throw new Error(`${AWS_CLI} (Debian package awscli) is missing: run make deps`);
-    const app = zoneA.appInstanceIds[0]!;
-    const probe = spawn('ip', ['netns', 'exec', lab.dataPlane.requireNs(app), process.execPath, distScript('echo-client'), '--target', target, '--port', String(port), '--stream', '--interval', '20', '--duration', '4000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let probeOut = '';
-    probe.stdout.on('data', (d: Buffer) => (probeOut += d.toString()));
-    const probeDone = new Promise<void>((resolve) => probe.on('exit', () => resolve()));
-    await new Promise((r) => setTimeout(r, 1000));
-    const args = ['ec2', 'replace-route', '--route-table-id', rtb, '--destination-cidr-block', '0.0.0.0/0', '--network-interface-id', standbyEni];
-    console.log(`$ aws --endpoint-url ${lab.endpoints.ec2} ${args.join(' ')}`);
-    const replaced = await awsCli(lab, args);
-    if (!replaced.ok) throw new Error(`the AWS CLI failed: ${replaced.out}`);
-    console.log(replaced.out || '(no output: success)');
-    const check = await awsCli(lab, ['ec2', 'describe-route-tables', '--route-table-ids', rtb, '--query', 'RouteTables[0].Routes[?DestinationCidrBlock==`0.0.0.0/0`].[NetworkInterfaceId,State]', '--output', 'text']);
-    console.log(`$ aws ec2 describe-route-tables … → ${check.out}`);
-    await probeDone;
-    console.log(describeProbe(probeOut));
-
-    step(4, 'Egress again: zone a now leaves through the standby and its own EIP; zones b and c did not move');
-    await showEgress(lab, target, port);
-    step(5, 'Tearing down: every namespace, link and process the lab made');
+    out.step(1, 'Bringing up the default lab: EC2 + Auto Scaling APIs, DynamoDB, and a network-namespace VPC (zones a, b, c)');
+    lab = await startLab({ topology, runDir: labRunDir, prefix: PREFIX, dataPlane: 'auto', log: createLogger({ level: 'warn', write: (line) => labWarnings.push(line) }) });
+    if (!lab.dataPlane) throw new Error(`no data plane: ${lab.dataPlaneNote}. The demo needs root and network namespaces: run \`sudo make demo\``);
+    await lab.dataPlane.settled();
+    out.say(`EC2 API at ${lab.endpoints.ec2}, DynamoDB at ${lab.endpoints.dynamodb}, namespaces ${PREFIX}*`);
+    showTopology(lab);
+    await runDemo(lab, { agents: runDir, lab: labRunDir }, labWarnings, (stop) => (stopDemo = stop));
   } finally {
     await cleanup();
-    console.log('done');
   }
+  out.say(`done in ${out.elapsed().slice(1)}`);
+  return 0;
 }
 
-main().catch((err: unknown) => {
-  console.error(`demo failed: ${(err as Error).message}`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    out.clearLive();
+    console.error(`\ndemo failed: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -23,13 +23,4 @@ export async function eventually(check: () => Promise<void>, timeoutMs = 5_000):
   }
 }
 
-/** Polls until `fn` returns something other than undefined/false, and returns it. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until } from '../../lab/wait.js';
