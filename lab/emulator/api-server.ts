@@ -14,7 +14,7 @@ import { systemClock, type Clock } from './clock.js';
 import { ApiError } from './errors.js';
 import { resolveCall, serviceForErrors, type ResolvedCall } from './query/dispatch.js';
 import { BodyTooLargeError, MAX_BODY_BYTES, readBody, requestParams, sendXml } from './query/http.js';
-import { RequestLog, redactParams } from './query/request-log.js';
+import { RequestLog, accessKeyIdOf, redactParams } from './query/request-log.js';
 import { errorXml, internalError, successDocument, type Dialect } from './query/response.js';
 import type { QueryParams, ServiceDefinition } from './query/types.js';
 import { RealismController, type RealismSettings } from './realism/controller.js';
@@ -114,10 +114,12 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       status = error.httpStatus;
       errorCode = error.code;
     }
+    const accessKeyId = accessKeyIdOf(req.headers.authorization);
     requestLog.add({
       time,
       requestId,
-      ...(call ? { service: call.service.name, action: call.action } : {}),
+      ...(call ? { service: call.service.name, action: call.action, mutating: call.definition.mutating } : {}),
+      ...(accessKeyId ? { accessKeyId } : {}),
       params: redactParams(params),
       status,
       ...(errorCode ? { errorCode } : {}),

@@ -3,10 +3,14 @@
 // Per zone decision: (1) the lease must be held with validity above the safety margin;
 // (2) the decision is appended to the decision log with the current fencing token — a
 // conditional write that a deposed leader's stale token fails, so it stops before any
-// call; (3) each call re-checks the lease locally, takes a token from a client-side
-// bucket sized like EC2's mutating bucket, and is retried on throttling and 5xx with
-// jittered backoff; (4) the zone's result is verified by describing again, tolerating
-// eventual consistency. Work that is already in effect is skipped: the planner only
+// call; (3) each call re-checks the lease locally — held, and still under the token the
+// decision was logged with (a leader that lost the lease and won it back does not carry
+// on with a plan from its earlier term) — takes a token from a client-side bucket sized
+// like EC2's mutating bucket, and is retried on throttling and 5xx with jittered backoff;
+// the same check runs again as the SDK's innermost step, right before the request goes
+// on the wire, so a process paused inside the SDK (GC, SIGSTOP) past its lease does not
+// send the call when it resumes; (4) the zone's result is verified by describing again,
+// tolerating eventual consistency. Work that is already in effect is skipped: the planner only
 // emits what differs from the observation, and retried calls accept "already so"
 // answers (a detach of a gone attachment, an attach that is already ours).
 import {
@@ -90,23 +94,44 @@ function summary(a: Action): JsonValue {
   }
 }
 
+/** A middleware of the SDK's deserialize step, as far as the fence check needs it. */
+type Middleware = (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>;
+type AddMiddleware = (mw: Middleware, opts: { step: 'deserialize'; priority: 'low'; name: string }) => void;
+
 export function createExecutor(opts: ExecutorOptions) {
   const log = opts.logger;
   const waits = { attachTimeoutMs: opts.waitTimeoutMs ?? 30_000, pollIntervalMs: opts.pollMs ?? 250, clock: opts.clock, log, ...(opts.retry ? { retry: opts.retry } : {}) };
   let calls = 0;
 
-  const guard = () => {
-    if (!opts.fence.isLeader() || opts.fence.token() === undefined) throw new FencedOut('the lease is not held (or too close to expiry) — stopping before the next call');
+  /** The lease is held, under the token `term` (the one the decision was logged with) when given. */
+  const guard = (term?: number) => {
+    const token = opts.fence.token();
+    if (!opts.fence.isLeader() || token === undefined) throw new FencedOut('the lease is not held (or too close to expiry) — stopping before the next call');
+    if (term !== undefined && token !== term) throw new FencedOut(`the lease was lost and taken again (token ${term} → ${token}): this plan belongs to the earlier term`);
   };
 
+  /** The command, with the fence checked once more as its last step before the request is sent (each SDK attempt). */
+  function fenced<C extends { middlewareStack: { add: unknown } }>(command: C, term: number): C {
+    // The stack's add() is overloaded per step with the command's own types; only the deserialize form is used.
+    const add = (command.middlewareStack.add as AddMiddleware).bind(command.middlewareStack);
+    add(
+      (next) => (args) => {
+        guard(term);
+        return next(args);
+      },
+      { step: 'deserialize', priority: 'low', name: 'natkeeperFence' },
+    );
+    return command;
+  }
+
   /** One mutating call: lease check, throttle, retry. */
-  async function mutate<T>(name: string, send: () => Promise<T>, alreadySo?: (e: unknown) => Promise<boolean> | boolean): Promise<void> {
-    guard();
+  async function mutate<T>(name: string, term: number, send: () => Promise<T>, alreadySo?: (e: unknown) => Promise<boolean> | boolean): Promise<void> {
+    guard(term);
     try {
       await withAwsRetry(
         async () => {
           await opts.throttle.take();
-          guard();
+          guard(term);
           calls++;
           opts.onCall?.(name);
           return send();
@@ -119,29 +144,34 @@ export function createExecutor(opts: ExecutorOptions) {
     }
   }
 
-  async function run(a: Action): Promise<void> {
+  async function run(a: Action, term: number): Promise<void> {
     const ec2 = opts.ec2;
     switch (a.kind) {
       case 'detach-eni':
         // Forced: the instance it leaves may be dead or hung. A gone attachment is already detached.
-        await mutate('DetachNetworkInterface', () => ec2.send(new DetachNetworkInterfaceCommand({ AttachmentId: a.attachmentId, Force: true })), (e) => errName(e) === 'InvalidAttachmentID.NotFound');
+        await mutate(
+          'DetachNetworkInterface',
+          term,
+          () => ec2.send(fenced(new DetachNetworkInterfaceCommand({ AttachmentId: a.attachmentId, Force: true }), term)),
+          (e) => errName(e) === 'InvalidAttachmentID.NotFound',
+        );
         await waitForEni(ec2, a.eniId, waits, 'available', (e) => e.Status === 'available' && e.Attachment === undefined);
         return;
       case 'attach-eni':
         await mutate(
           'AttachNetworkInterface',
-          () => ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: a.eniId, InstanceId: a.to, DeviceIndex: a.deviceIndex })),
+          term,
+          () => ec2.send(fenced(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: a.eniId, InstanceId: a.to, DeviceIndex: a.deviceIndex }), term)),
           async (e) => errName(e) === 'InvalidNetworkInterface.InUse' && (await describeEni(ec2, a.eniId, waits)).Attachment?.InstanceId === a.to,
         );
         return;
       case 'replace-route':
-        await mutate('ReplaceRoute', () => ec2.send(new ReplaceRouteCommand({ RouteTableId: a.routeTableId, DestinationCidrBlock: '0.0.0.0/0', ...targetParams(a.target) })));
+        await mutate('ReplaceRoute', term, () => ec2.send(fenced(new ReplaceRouteCommand({ RouteTableId: a.routeTableId, DestinationCidrBlock: '0.0.0.0/0', ...targetParams(a.target) }), term)));
         return;
       case 'replace-association':
-        await mutate('ReplaceRouteTableAssociation', () => ec2.send(new ReplaceRouteTableAssociationCommand({ AssociationId: a.associationId, RouteTableId: a.routeTableId })));
+        await mutate('ReplaceRouteTableAssociation', term, () => ec2.send(fenced(new ReplaceRouteTableAssociationCommand({ AssociationId: a.associationId, RouteTableId: a.routeTableId }), term)));
     }
   }
-
 
 
   /** Describes again until the zone's calls show (routes to their targets, the ENI attached); false after the bound. */
@@ -172,14 +202,14 @@ export function createExecutor(opts: ExecutorOptions) {
     }
   }
 
-  async function runAll(actions: Action[]): Promise<void> {
+  async function runAll(actions: Action[], term: number): Promise<void> {
     // ENI steps in order; route replaces and association swaps in parallel (the throttle paces them).
     const ordered = actions.filter((a) => a.kind === 'detach-eni' || a.kind === 'attach-eni');
-    for (const a of ordered) await run(a);
+    for (const a of ordered) await run(a, term);
     const rest = actions.filter((a) => a.kind !== 'detach-eni' && a.kind !== 'attach-eni');
     let next = 0;
     const worker = async () => {
-      while (next < rest.length) await run(rest[next++]!);
+      while (next < rest.length) await run(rest[next++]!, term);
     };
     await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 8, rest.length) }, worker));
   }
@@ -194,12 +224,13 @@ export function createExecutor(opts: ExecutorOptions) {
         const base = { zone: d.zone, outcome: d.outcome, ...(d.strategy ? { strategy: d.strategy } : {}), ...(d.via ? { via: d.via } : {}) };
         try {
           guard();
+          const term = opts.fence.token()!;
           const rec = await opts.decisionLog.append(
             { holder: opts.holder, action: d.outcome, detail: { zone: d.zone, strategy: d.strategy ?? null, via: d.via ?? null, reason: d.reason, actions: d.actions.map(summary) } },
-            opts.fence.token()!,
+            term,
           );
           log.info('decision', { zone: d.zone, outcome: d.outcome, strategy: d.strategy, via: d.via, reason: d.reason, token: rec.token, seq: rec.seq, actions: d.actions.length });
-          await runAll(d.actions);
+          await runAll(d.actions, term);
           const verified = await verify(d);
           zones.push({ ...base, applied: d.actions.length, verified, seq: rec.seq });
         } catch (e) {

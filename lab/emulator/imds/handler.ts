@@ -38,13 +38,20 @@ export function targetLifecycleState(group: AutoScalingGroup, instanceId: string
 /** The role name of the lab's instance profile. */
 export const LAB_ROLE_NAME = 'natkeeper-lab-instance';
 
-/** IMDS's credentials document: valid for 6 hours from `now`, as EC2 rotates them. */
-export function labRoleCredentials(now: number) {
+/**
+ * The access key ID of an instance's role credentials: one per instance (as AWS issues a
+ * session per instance), so the API server's request log can say which instance called
+ * (what CloudTrail's userIdentity says on AWS).
+ */
+export const labAccessKeyIdOf = (instanceId: string) => `ASIA${instanceId.replace(/^i-/, '').toUpperCase()}`;
+
+/** IMDS's credentials document for an instance: valid for 6 hours from `now`, as EC2 rotates them. */
+export function labRoleCredentials(now: number, instanceId: string) {
   return {
     Code: 'Success',
     LastUpdated: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     Type: 'AWS-HMAC',
-    AccessKeyId: 'ASIALABINSTANCEROLE01',
+    AccessKeyId: labAccessKeyIdOf(instanceId),
     SecretAccessKey: 'lab-secret-access-key-not-checked',
     Token: 'lab-session-token',
     Expiration: new Date(now + 6 * 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -102,7 +109,7 @@ export function createImdsHandler(opts: ImdsOptions): ImdsHandler {
       placement: { 'availability-zone': inst.availabilityZone, region: store.region },
       // The instance profile's role credentials, as the SDK's default chain reads them. The
       // lab's APIs do not check signatures; these only let a real SDK sign its requests.
-      iam: { 'security-credentials': { [LAB_ROLE_NAME]: JSON.stringify(labRoleCredentials(Date.now())) } },
+      iam: { 'security-credentials': { [LAB_ROLE_NAME]: JSON.stringify(labRoleCredentials(Date.now(), instanceId)) } },
     };
     if (primary) {
       tree['local-ipv4'] = primary.privateIpAddress;

@@ -10,6 +10,10 @@ export interface RequestLogEntry {
   requestId: string;
   service?: string;
   action?: string;
+  /** The action changes state (EC2's mutating category). */
+  mutating?: boolean;
+  /** The caller's access key ID, from the SigV4 Authorization header (per instance inside the lab: labAccessKeyIdOf). */
+  accessKeyId?: string;
   /** The request's parameters, without credentials, values cut to 256 characters, at most 64 of them. */
   params: Record<string, string>;
   status: number;
@@ -35,6 +39,12 @@ export function redactParams(params: QueryParams): Record<string, string> {
     out[key.slice(0, MAX_VALUE_CHARS)] = value.length > MAX_VALUE_CHARS ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value;
   }
   return out;
+}
+
+/** The access key ID of a SigV4 `Authorization` header (`… Credential=AKID/date/region/service/aws4_request, …`). */
+export function accessKeyIdOf(authorization: string | undefined): string | undefined {
+  const m = /Credential=([A-Za-z0-9]{1,128})\//.exec(authorization ?? '');
+  return m?.[1];
 }
 
 /** A fixed-size ring buffer; the oldest entry goes first. */
