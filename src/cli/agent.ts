@@ -8,6 +8,7 @@ import { loadAgentConfig, type AgentConfig } from '../config/agent-config.js';
 import { ConfigError } from '../config/errors.js';
 import { DEFAULT_STATE_FILE, fileStateStore } from '../dataplane/state.js';
 import { createLogger } from '../telemetry/logger.js';
+import { firstStopSignal } from './signals.js';
 
 export interface AgentCliDeps {
   err?: (s: string) => void;
@@ -67,15 +68,7 @@ export async function runAgentCli(argv: readonly string[], deps: AgentCliDeps = 
     logger.error('agent_start_failed', { error: e as Error });
     return 1;
   }
-  const sig = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (s: NodeJS.Signals) => {
-      signals.off('SIGINT', onSignal);
-      signals.off('SIGTERM', onSignal);
-      resolve(s);
-    };
-    signals.once('SIGINT', onSignal);
-    signals.once('SIGTERM', onSignal);
-  });
+  const sig = await firstStopSignal(signals);
   logger.info('agent_signal', { signal: sig });
   // SIGTERM (shutdown, systemd stop) is a planned handover: give the lease up first.
   if (sig === 'SIGTERM') await agent.handover('sigterm');

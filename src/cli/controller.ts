@@ -8,6 +8,7 @@ import { loadAgentConfig, type AgentConfig } from '../config/agent-config.js';
 import { ConfigError } from '../config/errors.js';
 import { startStandaloneController } from '../controller/standalone.js';
 import { createLogger } from '../telemetry/logger.js';
+import { firstStopSignal } from './signals.js';
 import { ContextError, DEFAULT_AGENT_URL, openControllerContext, type ContextDeps } from './controller-context.js';
 
 export interface ControllerCliDeps {
@@ -84,15 +85,7 @@ export async function runControllerCli(argv: readonly string[], deps: Controller
   });
   deps.started?.(running);
   const signals = deps.signals ?? process;
-  const sig = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (s: NodeJS.Signals) => {
-      signals.off('SIGINT', onSignal);
-      signals.off('SIGTERM', onSignal);
-      resolve(s);
-    };
-    signals.once('SIGINT', onSignal);
-    signals.once('SIGTERM', onSignal);
-  });
+  const sig = await firstStopSignal(signals);
   logger.info('controller_signal', { signal: sig });
   if (sig === 'SIGTERM') await running.stepDown('sigterm');
   await running.stop();
