@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { DataPlane } from './netns/dataplane.js';
 import { distScript } from './netns/paths.js';
-import type { StreamSummary } from './netns/probe-stats.js';
+import { summarizeProbes, type ProbeRecord, type StreamSummary } from './netns/probe-stats.js';
 
 export const OUTAGE_PROBE_INTERVAL_MS = 20;
 
@@ -69,6 +69,79 @@ export function startOutageStreams(dp: DataPlane, opts: OutageStreamOptions): Ou
     done,
     abort: () => {
       for (const [, child] of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+/** Probe streams that run until stopped, with every probe's record as it resolves (echo-client --per-probe). */
+export interface LiveOutageStreams {
+  /** True when every app host's latest `ms` of probes were all answered (and the latest answer is recent). */
+  allAnsweringFor(ms: number): boolean;
+  /** Ends every stream (SIGTERM) and summarises each app's probes up to its last resolved one (see summarizeProbes). */
+  stop(): Map<string, StreamSummary>;
+}
+
+interface LiveRecords {
+  probes: ProbeRecord[];
+  /** The latest answered probe, and when its answer was read (performance.now()). */
+  lastAnswered?: { seq: number; at: number };
+  /** How many consecutive probes were answered, ending at the latest answered one. */
+  answeredRun: number;
+}
+
+/**
+ * Starts one probe stream per app host, like startOutageStreams, but for as long as
+ * the caller needs (bounded by maxDurationMs): a benchmark ends a run once traffic is
+ * back instead of waiting out a fixed window. Lost probes are only known after
+ * lossAfterMs, so the summary covers each app's probes up to the last one resolved.
+ */
+export function startLiveOutageStreams(dp: DataPlane, opts: Omit<OutageStreamOptions, 'durationMs'> & { maxDurationMs: number }): LiveOutageStreams {
+  const interval = opts.intervalMs ?? OUTAGE_PROBE_INTERVAL_MS;
+  const script = distScript('echo-client');
+  const records = new Map<string, LiveRecords>();
+  const children = opts.apps.map((app) => {
+    const argv = [process.execPath, script, '--target', opts.target, '--port', String(opts.port), '--stream', '--per-probe', '--interval', String(interval), '--duration', String(opts.maxDurationMs), '--loss-after', String(opts.lossAfterMs ?? 1_000)];
+    const child = dp.spawnIn(app, argv);
+    const rec: LiveRecords = { probes: [], answeredRun: 0 };
+    records.set(app, rec);
+    let buf = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let p: { seq?: number; sentAt?: number; rttMs?: number; seen?: string; lost?: boolean; summary?: boolean };
+        try {
+          p = JSON.parse(line) as typeof p;
+        } catch {
+          continue;
+        }
+        if (p.summary || p.seq === undefined || p.sentAt === undefined) continue;
+        if (p.lost) {
+          rec.probes[p.seq] = { seq: p.seq, sentAt: p.sentAt };
+          continue;
+        }
+        rec.probes[p.seq] = { seq: p.seq, sentAt: p.sentAt, receivedAt: p.sentAt + (p.rttMs ?? 0), ...(p.seen ? { seen: p.seen } : {}) };
+        // Answers arrive in order unless the network reorders; a gap in seq breaks the run.
+        rec.answeredRun = rec.lastAnswered && p.seq === rec.lastAnswered.seq + 1 ? rec.answeredRun + 1 : 1;
+        rec.lastAnswered = { seq: p.seq, at: performance.now() };
+      }
+    });
+    return [app, child] as const;
+  });
+  return {
+    allAnsweringFor: (ms) =>
+      [...records.values()].every((r) => r.lastAnswered !== undefined && performance.now() - r.lastAnswered.at < 5 * interval + 200 && r.answeredRun * interval >= ms),
+    stop: () => {
+      for (const [, child] of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const out = new Map<string, StreamSummary>();
+      for (const [app, r] of records) {
+        const resolved = r.probes.filter((p): p is ProbeRecord => p !== undefined);
+        const last = resolved.length ? resolved[resolved.length - 1]! : undefined;
+        out.set(app, summarizeProbes(opts.target, interval, last ? last.sentAt + interval : 0, resolved));
+      }
+      return out;
     },
   };
 }

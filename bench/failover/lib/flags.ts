@@ -1,0 +1,18 @@
+// The failover bench's command line: numbers through bench/lib/cli.ts's numberFlag,
+// plus comma-separated choices (--scenarios kill,hung --policies natkeeper).
+import { numberFlag } from '../../lib/cli.js';
+
+/** `--name a,b` → ['a', 'b'] checked against `allowed`; every allowed value when absent. */
+export function listFlag<T extends string>(name: string, allowed: readonly T[], argv: readonly string[] = process.argv): T[] {
+  const i = argv.indexOf(name);
+  if (i < 0) return [...allowed];
+  const raw = (argv[i + 1] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = raw.filter((v) => !allowed.includes(v as T));
+  if (bad.length || !raw.length) throw new Error(`${name}: expected a comma-separated list of ${allowed.join(', ')}; got "${argv[i + 1] ?? ''}"`);
+  return allowed.filter((a) => raw.includes(a));
+}
+
+/** numberFlag with a default and bounds (out-of-range values are clamped). */
+export function boundedNumberFlag(name: string, fallback: number, min: number, max: number, argv: readonly string[] = process.argv): number {
+  return Math.max(min, Math.min(max, numberFlag(name, argv) ?? fallback));
+}
