@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { canUseNetns } from '../../lab/netns/dataplane.js';
 import { isMainModule, numberFlag } from '../lib/cli.js';
 import { startBenchLab, type BenchLab } from './lib/bench-lab.js';
-import { boundedNumberFlag, listFlag } from './lib/flags.js';
+import { boundedNumberFlag, checkFlags, listFlag } from './lib/flags.js';
 import { isOutageScenario, runOutage, type RunResult } from './lib/outage-run.js';
 import { natkeeperPolicy } from './lib/policies/natkeeper.js';
 import { pingPairPolicy } from './lib/policies/ping-pair.js';
@@ -128,7 +128,15 @@ export async function run(argv: readonly string[] = process.argv): Promise<Failo
   return result;
 }
 
+const FLAGS = ['--runs', '--scenarios', '--policies', '--quiet-seconds', '--target-outage-runs', '--target-down-seconds', '--cap-seconds', '--settle-ms', '--eni-attach-ms', '--eni-detach-ms'];
+const USAGE = `usage: node dist/bench/failover/failover.js [${FLAGS.map((f) => `${f} V`).join('] [')}]
+  --scenarios ${SCENARIOS.join(',')}   --policies ${POLICIES.join(',')}   (see docs/bench-failover.md)`;
+
 if (isMainModule(import.meta.url)) {
+  const stop = checkFlags(FLAGS, USAGE);
+  if (stop !== undefined) process.exit(stop);
+  // A closed stdout (| head) must not kill the run before its teardown: stop writing instead.
+  process.stdout.on('error', () => undefined);
   const can = await canUseNetns();
   if (!can.ok) {
     console.log(`failover: skipped (${can.reason})`);

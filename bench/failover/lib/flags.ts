@@ -16,3 +16,22 @@ export function listFlag<T extends string>(name: string, allowed: readonly T[], 
 export function boundedNumberFlag(name: string, fallback: number, min: number, max: number, argv: readonly string[] = process.argv): number {
   return Math.max(min, Math.min(max, numberFlag(name, argv) ?? fallback));
 }
+
+/**
+ * Refuses what is not one of `known` (`--flag value` pairs): a typo must not start a
+ * 50-minute run with defaults. --help prints the flags. Returns the exit code to stop
+ * with, or undefined to go on.
+ */
+export function checkFlags(known: readonly string[], usage: string, argv: readonly string[] = process.argv.slice(2)): number | undefined {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage);
+    return 0;
+  }
+  for (let i = 0; i < argv.length; i += 2) {
+    if (!known.includes(argv[i]!) || argv[i + 1] === undefined) {
+      console.error(`failover bench: ${known.includes(argv[i]!) ? `${argv[i]} needs a value` : `unknown flag ${JSON.stringify(argv[i])}`}\n${usage}`);
+      return 2;
+    }
+  }
+  return undefined;
+}
