@@ -95,7 +95,8 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
         opts.logger.info('lease_yielded', { token: h.token, released, reason: 'this node carries egress; a healthy peer that carries none can lead' });
         if (released) seen = null;
       } else if (yielding) {
-        // Leave the lease to the better candidate.
+        // Leave the lease to the better candidate; keep the view of who holds it current.
+        seen = await opts.store.current();
       } else if (held) {
         const r = await opts.store.renew(opts.self, held.token);
         if (r.held) held = seen = r;
