@@ -190,20 +190,29 @@ describe.skipIf(skipE2e)(suiteName('natkeeper agent on every NAT of the lab: dis
   }, 60_000);
 
   it('2. exactly one agent holds the lease, every agent sees the same holder, and its natkeeper_lease_holder is 1', async () => {
-    const ss = await untilStatuses(
-      'one lease holder seen by all',
-      (ss) => ss.filter((s) => s.lease?.heldBySelf).length === 1 && new Set(ss.map((s) => s.lease?.holder)).size === 1,
-      15_000,
+    // Leadership settles once verdicts do: a holder that carries a floating ENI hands the
+    // lease to a healthy node that carries none (docs/controller.md), so read it after that,
+    // and read /status and /metrics as one snapshot (retried if the lease moved in between).
+    await allHealthy();
+    const { ss, holder } = await until(
+      'one lease holder seen by all, in /status and in its metric',
+      async () => {
+        const ss = await statuses().catch(() => undefined);
+        const held = ss?.filter((s) => s.lease?.heldBySelf) ?? [];
+        if (!ss || held.length !== 1 || new Set(ss.map((s) => s.lease?.holder)).size !== 1) return undefined;
+        const holder = held[0]!.node.id;
+        const gauges = await Promise.all(agents.map(async (a) => sumOf(await agentMetrics(dp(), a), 'natkeeper_lease_holder') === (a.id === holder ? 1 : 0)));
+        return gauges.every(Boolean) ? { ss, holder } : undefined;
+      },
+      20_000,
     );
-    const holder = ss.find((s) => s.lease!.heldBySelf)!.node.id;
     expect(nats).toContain(holder);
     for (const s of ss) {
       expect(s.lease, name(s.node.id)).toMatchObject({ holder, heldBySelf: s.node.id === holder });
       expect(s.lease!.token).toBe(ss[0]!.lease!.token);
     }
-    for (const a of agents) expect(sumOf(await agentMetrics(dp(), a), 'natkeeper_lease_holder'), name(a.id)).toBe(a.id === holder ? 1 : 0);
     console.log(`lease held by ${name(holder)} (token ${ss[0]!.lease!.token})`);
-  }, 30_000);
+  }, 60_000);
 
   it('3. one echo target of three down: for 25+ probe rounds no node is blamed', async () => {
     await allHealthy();
