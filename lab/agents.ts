@@ -109,7 +109,7 @@ export function sumOf(samples: readonly Sample[], name: string, match: Record<st
 export const verdictOf = (s: StatusView, node: string) => s.verdicts.find((v) => v.node === node);
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed by a signal). */
-export function stopAgent(agent: LabAgent, graceMs = 5_000): Promise<number | null> {
+export function stopAgent(agent: Pick<LabAgent, 'child'>, graceMs = 5_000): Promise<number | null> {
   const { child } = agent;
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);

@@ -5,7 +5,7 @@
 // lab/outage.ts's 20 ms streams, not from this one.
 import type { ChildProcess } from 'node:child_process';
 import type { DataPlane } from './netns/dataplane.js';
-import { distScript } from './netns/paths.js';
+import { spawnProbeStream, stopStreams, type PerProbeLine } from './outage.js';
 
 const WATCH_INTERVAL_MS = 200;
 /** echo-client's own bound (600 s); the demo takes about four minutes. */
@@ -29,26 +29,11 @@ export class EgressWatch {
   ) {}
 
   start(apps: readonly string[]): void {
-    const script = distScript('echo-client');
     for (const app of apps) {
-      const argv = [process.execPath, script, '--target', this.target, '--port', String(this.port), '--stream', '--per-probe', '--interval', String(WATCH_INTERVAL_MS), '--duration', String(WATCH_DURATION_MS)];
-      const child = this.dp.spawnIn(app, argv);
-      let partial = '';
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-        const lines = (partial + d).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) this.take(app, line);
-      });
-      this.children.set(app, child);
-    }
-  }
-
-  private take(app: string, line: string): void {
-    try {
-      const p = JSON.parse(line) as { seen?: string; lost?: boolean };
-      if (p.seen) this.latest.set(app, { seen: p.seen, at: performance.now() });
-    } catch {
-      // the final summary line and anything partial: not a per-probe answer
+      const onProbe = (p: PerProbeLine) => {
+        if (p.seen) this.latest.set(app, { seen: p.seen, at: performance.now() });
+      };
+      this.children.set(app, spawnProbeStream(this.dp, app, { target: this.target, port: this.port, intervalMs: WATCH_INTERVAL_MS, durationMs: WATCH_DURATION_MS, onProbe }));
     }
   }
 
@@ -58,7 +43,7 @@ export class EgressWatch {
   }
 
   stop(): void {
-    for (const child of this.children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    stopStreams(this.children.values());
     this.children.clear();
   }
 }

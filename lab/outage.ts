@@ -34,6 +34,56 @@ export interface OutageStreams {
 /** Longest gap between answers, in ms; Infinity when the stream failed. */
 export const outageOf = (s: StreamSummary | Error | undefined): number => (s && !(s instanceof Error) ? s.longestGapMs : Number.POSITIVE_INFINITY);
 
+/** One line of `echo-client --per-probe`: an answered probe (rttMs, seen) or a lost one. */
+export interface PerProbeLine {
+  seq: number;
+  sentAt: number;
+  rttMs?: number;
+  seen?: string;
+  lost?: true;
+}
+
+export interface ProbeStreamOptions {
+  target: string;
+  port: number;
+  intervalMs: number;
+  /** How long it sends (echo-client's own bound is 600 s). */
+  durationMs: number;
+  /** A probe answered later than this counts as lost (echo-client's default when absent). */
+  lossAfterMs?: number;
+  /** Called with each probe as it resolves (turns on --per-probe); the summary line is not passed. */
+  onProbe?: (p: PerProbeLine) => void;
+}
+
+/** echo-client --stream inside `app`'s namespace: the one way every lab probe stream starts. */
+export function spawnProbeStream(dp: DataPlane, app: string, o: ProbeStreamOptions): ChildProcess {
+  const argv = [process.execPath, distScript('echo-client'), '--target', o.target, '--port', String(o.port), '--stream', ...(o.onProbe ? ['--per-probe'] : []), '--interval', String(o.intervalMs), '--duration', String(o.durationMs), ...(o.lossAfterMs !== undefined ? ['--loss-after', String(o.lossAfterMs)] : [])];
+  const child = dp.spawnIn(app, argv);
+  const onProbe = o.onProbe;
+  if (onProbe) {
+    let partial = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        let p: Partial<PerProbeLine> & { summary?: boolean };
+        try {
+          p = JSON.parse(line) as typeof p;
+        } catch {
+          continue;
+        }
+        if (!p.summary && typeof p.seq === 'number' && typeof p.sentAt === 'number') onProbe(p as PerProbeLine);
+      }
+    });
+  }
+  return child;
+}
+
+/** SIGTERM to every child still running. */
+export function stopStreams(children: Iterable<ChildProcess>): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+}
+
 function collect(app: string, child: ChildProcess): Promise<[string, StreamSummary | Error]> {
   let out = '';
   let err = '';
@@ -57,20 +107,10 @@ function collect(app: string, child: ChildProcess): Promise<[string, StreamSumma
 /** Starts one probe stream per app host. */
 export function startOutageStreams(dp: DataPlane, opts: OutageStreamOptions): OutageStreams {
   const interval = opts.intervalMs ?? OUTAGE_PROBE_INTERVAL_MS;
-  const script = distScript('echo-client');
   const startedAt = performance.now();
-  const children = opts.apps.map((app) => {
-    const argv = [process.execPath, script, '--target', opts.target, '--port', String(opts.port), '--stream', '--interval', String(interval), '--duration', String(opts.durationMs), '--loss-after', String(opts.lossAfterMs ?? 1_000)];
-    return [app, dp.spawnIn(app, argv)] as const;
-  });
+  const children = opts.apps.map((app) => [app, spawnProbeStream(dp, app, { ...opts, intervalMs: interval, lossAfterMs: opts.lossAfterMs ?? 1_000 })] as const);
   const done = Promise.all(children.map(([app, child]) => collect(app, child))).then((pairs) => new Map(pairs));
-  return {
-    startedAt,
-    done,
-    abort: () => {
-      for (const [, child] of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    },
-  };
+  return { startedAt, done, abort: () => stopStreams(children.map(([, child]) => child)) };
 }
 
 /** Probe streams that run until stopped, with every probe's record as it resolves (echo-client --per-probe). */
@@ -97,44 +137,32 @@ interface LiveRecords {
  */
 export function startLiveOutageStreams(dp: DataPlane, opts: Omit<OutageStreamOptions, 'durationMs'> & { maxDurationMs: number }): LiveOutageStreams {
   const interval = opts.intervalMs ?? OUTAGE_PROBE_INTERVAL_MS;
-  const script = distScript('echo-client');
   const records = new Map<string, LiveRecords>();
   const children = opts.apps.map((app) => {
-    const argv = [process.execPath, script, '--target', opts.target, '--port', String(opts.port), '--stream', '--per-probe', '--interval', String(interval), '--duration', String(opts.maxDurationMs), '--loss-after', String(opts.lossAfterMs ?? 1_000)];
-    const child = dp.spawnIn(app, argv);
     const rec: LiveRecords = { probes: [], answeredRun: 0 };
     records.set(app, rec);
-    let buf = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let p: { seq?: number; sentAt?: number; rttMs?: number; seen?: string; lost?: boolean; summary?: boolean };
-        try {
-          p = JSON.parse(line) as typeof p;
-        } catch {
-          continue;
-        }
-        if (p.summary || p.seq === undefined || p.sentAt === undefined) continue;
+    return spawnProbeStream(dp, app, {
+      ...opts,
+      intervalMs: interval,
+      durationMs: opts.maxDurationMs,
+      lossAfterMs: opts.lossAfterMs ?? 1_000,
+      onProbe: (p) => {
         if (p.lost) {
           rec.probes[p.seq] = { seq: p.seq, sentAt: p.sentAt };
-          continue;
+          return;
         }
         rec.probes[p.seq] = { seq: p.seq, sentAt: p.sentAt, receivedAt: p.sentAt + (p.rttMs ?? 0), ...(p.seen ? { seen: p.seen } : {}) };
         // Answers arrive in order unless the network reorders; a gap in seq breaks the run.
         rec.answeredRun = rec.lastAnswered && p.seq === rec.lastAnswered.seq + 1 ? rec.answeredRun + 1 : 1;
         rec.lastAnswered = { seq: p.seq, at: performance.now() };
-      }
+      },
     });
-    return [app, child] as const;
   });
   return {
     allAnsweringFor: (ms) =>
       [...records.values()].every((r) => r.lastAnswered !== undefined && performance.now() - r.lastAnswered.at < 5 * interval + 200 && r.answeredRun * interval >= ms),
     stop: () => {
-      for (const [, child] of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      stopStreams(children);
       const out = new Map<string, StreamSummary>();
       for (const [app, r] of records) {
         const resolved = r.probes.filter((p): p is ProbeRecord => p !== undefined);

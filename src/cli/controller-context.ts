@@ -6,10 +6,11 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ImdsClient } from '../aws/imds.js';
 import { ec2Client, leaseStoreFor } from '../agent/node-aws.js';
 import type { AgentConfig } from '../config/agent-config.js';
-import type { ObserveConfig } from '../controller/observe.js';
-import type { LeaseStore } from '../domain/ports/lease-store.js';
-import { DEFAULT_PLANNER_POLICY, type PlannerPolicy } from '../domain/planner/index.js';
-import type { NodeVerdict } from '../domain/verdict/types.js';
+import { HISTORY_READ } from '../controller/loop.js';
+import { observeVpc, type ObserveConfig } from '../controller/observe.js';
+import type { DecisionRecord, LeaseStore } from '../domain/ports/lease-store.js';
+import { DEFAULT_PLANNER_POLICY, type ObservedVpc, type PlannerPolicy } from '../domain/planner/index.js';
+import { fetchAgentVerdicts, type AgentVerdicts } from '../controller/agent-verdicts.js';
 
 export const DEFAULT_AGENT_URL = 'http://127.0.0.1:9469';
 
@@ -19,7 +20,7 @@ export interface ControllerContext {
   observe: ObserveConfig;
   policy: PlannerPolicy;
   /** The agent's verdicts, or why there are none. */
-  verdicts(): Promise<{ verdicts: NodeVerdict[]; source: string } | { verdicts: []; unavailable: string }>;
+  verdicts(): Promise<AgentVerdicts>;
 }
 
 export class ContextError extends Error {
@@ -51,16 +52,18 @@ export async function openControllerContext(config: AgentConfig, agentUrl: strin
     leaseStore: deps.leaseStore ?? leaseStoreFor(config, region, { now: () => Date.now() }),
     observe: { vpcId, ...(c.zones ? { zones: c.zones } : {}), ...(c.fallbackNatGatewayIds ? { fallbackNatGatewayIds: c.fallbackNatGatewayIds } : {}) },
     policy: { ...DEFAULT_PLANNER_POLICY, failbackAfterMs: c.failbackAfterMs, maxTransitions: c.maxTransitions, transitionWindowMs: c.transitionWindowMs, associationSwap: c.associationSwap },
-    async verdicts() {
-      const url = `${agentUrl.replace(/\/+$/, '')}/status`;
-      try {
-        const r = await doFetch(url, { signal: AbortSignal.timeout(2_000) });
-        if (!r.ok) return { verdicts: [], unavailable: `${url} answered ${r.status}` };
-        const body = (await r.json()) as { verdicts?: NodeVerdict[] };
-        return { verdicts: body.verdicts ?? [], source: url };
-      } catch (e) {
-        return { verdicts: [], unavailable: `no agent at ${url} (${(e as Error).message})` };
-      }
-    },
+    verdicts: () => fetchAgentVerdicts(agentUrl, doFetch),
   };
+}
+
+/** What the controller would see now: the VPC, the verdicts and the decision log (for plan, failover, failback). */
+export interface Situation {
+  vpc: ObservedVpc;
+  verdicts: AgentVerdicts;
+  records: DecisionRecord[];
+}
+
+export async function readSituation(ctx: ControllerContext): Promise<Situation> {
+  const [vpc, verdicts, records] = await Promise.all([observeVpc(ctx.ec2, ctx.observe), ctx.verdicts(), ctx.leaseStore.history(HISTORY_READ)]);
+  return { vpc, verdicts, records };
 }

@@ -6,13 +6,12 @@
 // The command waits (bounded) until the controller has recorded the move.
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { HISTORY_READ, planFromObservation } from '../controller/loop.js';
-import { observeVpc } from '../controller/observe.js';
+import { planFromObservation } from '../controller/loop.js';
 import { DEFAULT_FAILOVER_FOR_MS, intentsFrom, MAX_FAILOVER_FOR_MS, OPERATOR_FAILBACK, OPERATOR_FAILOVER } from '../controller/operator-intents.js';
 import { indexVpc, tableVia, tablesOf } from '../domain/planner/egress.js';
-import type { ObservedVpc, ZoneDecision } from '../domain/planner/index.js';
+import type { ZoneDecision } from '../domain/planner/index.js';
 import type { DecisionEntry, DecisionRecord } from '../domain/ports/lease-store.js';
-import type { ControllerContext } from './controller-context.js';
+import { readSituation, type ControllerContext, type Situation } from './controller-context.js';
 import { runOpsCommand, UsageError, type OpsCommand, type OpsIo } from './ops-command.js';
 import { describeAction } from './plan.js';
 
@@ -37,17 +36,6 @@ function parseWait(text: string): number {
   return s * 1_000;
 }
 
-interface Situation {
-  vpc: ObservedVpc;
-  records: DecisionRecord[];
-  verdicts: Awaited<ReturnType<ControllerContext['verdicts']>>;
-}
-
-async function look(ctx: ControllerContext): Promise<Situation> {
-  const [vpc, verdicts, records] = await Promise.all([observeVpc(ctx.ec2, ctx.observe), ctx.verdicts(), ctx.leaseStore.history(HISTORY_READ)]);
-  return { vpc, verdicts, records };
-}
-
 /** The zone's decision if `entry` were in the log now (a dry run; the records are not changed). */
 function decisionWith(ctx: ControllerContext, s: Situation, entry: DecisionEntry, zone: string): ZoneDecision | undefined {
   const now = Date.now();
@@ -59,7 +47,7 @@ function decisionWith(ctx: ControllerContext, s: Situation, entry: DecisionEntry
 
 function requireZone(s: Situation, zone: string): void {
   const known = s.vpc.zones.map((z) => z.name);
-  if (!known.includes(zone)) throw new UsageError(`--zone: no zone ${JSON.stringify(zone)} with natkeeper route tables in ${s.vpc.routeTables.length ? 'this VPC' : 'this VPC (none found)'}; known: ${known.join(', ') || 'none'}`);
+  if (!known.includes(zone)) throw new UsageError(`--zone: no zone ${JSON.stringify(zone)} with natkeeper route tables in this VPC; known: ${known.join(', ') || 'none'}`);
 }
 
 /** The node the zone's egress goes through now (the first table's), or a refusal. */
@@ -89,14 +77,16 @@ async function awaitDecision(ctx: ControllerContext, zone: string, seq: number, 
   return undefined;
 }
 
-const operator = () => `operator:${safe(() => userInfo().username)}@${hostname()}`;
-const safe = (f: () => string) => {
+/** The decision log's holder for a request: operator:USER@HOST (userInfo() throws for a uid without a passwd entry). */
+function operator(): string {
+  let user = 'unknown';
   try {
-    return f();
+    user = userInfo().username;
   } catch {
-    return 'unknown';
+    // keep 'unknown'
   }
-};
+  return `operator:${user}@${hostname()}`;
+}
 
 async function report(ctx: ControllerContext, out: (s: string) => void, written: DecisionRecord, zone: string, actions: string[], waitMs: number, json: boolean): Promise<number> {
   const done = waitMs > 0 ? await awaitDecision(ctx, zone, written.seq, actions, waitMs) : undefined;
@@ -133,7 +123,7 @@ export const failoverCommand: OpsCommand<FailoverOpts> = {
   async run(ctx, opts, out) {
     const forMs = parseDuration(opts.for, '--for');
     const waitMs = parseWait(opts.wait);
-    const s = await look(ctx);
+    const s = await readSituation(ctx);
     requireZone(s, opts.zone);
     if (opts.to !== undefined && !s.vpc.nodes.some((n) => n.id === opts.to)) throw new UsageError(`--to: ${opts.to} is not a NAT node of this VPC; known: ${s.vpc.nodes.map((n) => n.id).join(', ')}`);
     const from = currentVia(s, opts.zone);
@@ -166,7 +156,7 @@ export const failbackCommand: OpsCommand<FailbackOpts> = {
     cmd.requiredOption('--zone <zone>', 'the zone whose egress returns').option('--wait <seconds>', "wait this long for the controller's move (0: do not wait)", '30'),
   async run(ctx, opts, out) {
     const waitMs = parseWait(opts.wait);
-    const s = await look(ctx);
+    const s = await readSituation(ctx);
     requireZone(s, opts.zone);
     const entry: DecisionEntry = { holder: operator(), action: OPERATOR_FAILBACK, detail: { zone: opts.zone } };
     const d = decisionWith(ctx, s, entry, opts.zone);

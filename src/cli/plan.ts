@@ -1,8 +1,8 @@
 // `natkeeper plan`: what the controller would do now (dry run): observe, assess with the
 // agent's verdicts, plan; nothing is changed.
-import { HISTORY_READ, planFromObservation } from '../controller/loop.js';
-import { observeVpc } from '../controller/observe.js';
+import { planFromObservation } from '../controller/loop.js';
 import type { Action } from '../domain/planner/index.js';
+import { readSituation } from './controller-context.js';
 import { runOpsCommand, type OpsCommand, type OpsIo } from './ops-command.js';
 import { formatTable } from './table.js';
 
@@ -23,8 +23,8 @@ export const planCommand: OpsCommand<object> = {
   name: 'plan',
   description: 'what the controller would do now (dry run, nothing changes)',
   async run(ctx, opts, out) {
-    const [vpc, v, history] = await Promise.all([observeVpc(ctx.ec2, ctx.observe), ctx.verdicts(), ctx.leaseStore.history(HISTORY_READ)]);
-    const p = planFromObservation(vpc, v.verdicts, history, ctx.policy, Date.now());
+    const { vpc, verdicts: v, records } = await readSituation(ctx);
+    const p = planFromObservation(vpc, v.verdicts, records, ctx.policy, Date.now());
     if (opts.json) {
       out(JSON.stringify({ ...p, verdicts: 'source' in v ? { source: v.source } : { unavailable: v.unavailable } }, null, 2));
       return 0;

@@ -7,6 +7,7 @@
 import { createAgentController, type AgentController } from '../agent/agent-controller.js';
 import { createLeadership, type Leadership } from '../agent/leadership.js';
 import type { AgentConfig } from '../config/agent-config.js';
+import { fetchAgentVerdicts } from './agent-verdicts.js';
 import type { Clock } from '../domain/clock.js';
 import type { LeaseStore } from '../domain/ports/lease-store.js';
 import type { NodeVerdict } from '../domain/verdict/types.js';
@@ -51,20 +52,13 @@ export function startStandaloneController(opts: StandaloneOptions): StandaloneCo
 
   async function poll(): Promise<void> {
     for (const base of opts.agents) {
-      const url = `${base.replace(/\/+$/, '')}/status`;
-      try {
-        const r = await doFetch(url, { signal: AbortSignal.timeout(1_000) });
-        if (!r.ok) continue;
-        const body = (await r.json()) as { verdicts?: NodeVerdict[] };
-        if (!Array.isArray(body.verdicts)) continue;
-        const changed = !latest || key(latest.verdicts) !== key(body.verdicts);
-        if (latest?.source !== url) log.info('verdict_source', { url });
-        latest = { verdicts: body.verdicts, source: url, at: opts.clock.now() };
-        if (changed) controller.wake('verdicts changed');
-        return;
-      } catch {
-        // next agent
-      }
+      const got = await fetchAgentVerdicts(base, doFetch, 1_000);
+      if (!('source' in got)) continue;
+      const changed = !latest || key(latest.verdicts) !== key(got.verdicts);
+      if (latest?.source !== got.source) log.info('verdict_source', { url: got.source });
+      latest = { verdicts: got.verdicts, source: got.source, at: opts.clock.now() };
+      if (changed) controller.wake('verdicts changed');
+      return;
     }
     if (latest && opts.clock.now() - latest.at > VERDICTS_STALE_MS) {
       log.warn('verdicts_unavailable', { agents: opts.agents });

@@ -8,7 +8,7 @@
 // Traffic stays inside the lab's namespaces.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FailoverLab, INSTANT_REALISM } from '../support/failover-lab.js';
+import { FailoverLab, INSTANT_REALISM, NO_REPLACEMENT, zoneLine } from '../support/failover-lab.js';
 import { until } from '../support/async.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
 
@@ -22,10 +22,10 @@ describe.skipIf(skipE2e)(suiteName('failover under API throttling and injected e
       prefix: PREFIX,
       topology: [
         INSTANT_REALISM.replace(/ }$/, ', throttling: { mutating: { burst: 1, refillPerSecond: 0.5 }, nonMutating: { burst: 5, refillPerSecond: 5 } } }'),
-        'autoScaling: { replacementDelayMs: 600000 }',
+        NO_REPLACEMENT,
         'zones:',
-        '  - { name: a, publicSubnet: 10.0.0.0/24, privateSubnets: [10.0.100.0/24], natInstances: 2, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 0, floatingEni: true }',
-        '  - { name: b, publicSubnet: 10.0.1.0/24, privateSubnets: [10.0.101.0/24], natInstances: 1, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 2, floatingEni: true }',
+        zoneLine(0, 2),
+        zoneLine(1, 1, 2),
       ].join('\n'),
       agentOverrides: { verdict: { minStableMs: 2_000 }, controller: { resyncMs: 2_000 } },
       leaderFirst: 'nat-a2',

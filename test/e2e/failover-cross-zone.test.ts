@@ -8,7 +8,7 @@
 // Traffic stays inside the lab's namespaces.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FailoverLab, INSTANT_REALISM } from '../support/failover-lab.js';
+import { FailoverLab, INSTANT_REALISM, zoneLine } from '../support/failover-lab.js';
 import { until } from '../support/async.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
 
@@ -26,8 +26,8 @@ describe.skipIf(skipE2e)(suiteName('cross-zone failover and failback in the lab 
         INSTANT_REALISM,
         'autoScaling: { replacementDelayMs: 3000 }',
         'zones:',
-        '  - { name: a, publicSubnet: 10.0.0.0/24, privateSubnets: [10.0.100.0/24], natInstances: 1, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 0, floatingEni: true }',
-        '  - { name: b, publicSubnet: 10.0.1.0/24, privateSubnets: [10.0.101.0/24], natInstances: 1, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 1, floatingEni: true }',
+        zoneLine(0, 1),
+        zoneLine(1, 1, 1),
       ].join('\n'),
       agentOverrides: {
         verdict: { minStableMs: 2_000 },

@@ -8,7 +8,7 @@
 // with fenced_out instead. Traffic stays inside the lab's namespaces.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FailoverLab, INSTANT_REALISM } from '../support/failover-lab.js';
+import { FailoverLab, INSTANT_REALISM, NO_REPLACEMENT, zoneLine } from '../support/failover-lab.js';
 import { until } from '../support/async.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
 
@@ -27,11 +27,11 @@ describe.skipIf(skipE2e)(suiteName('fencing: a frozen leader thawed after its le
       prefix: PREFIX,
       topology: [
         INSTANT_REALISM,
-        'autoScaling: { replacementDelayMs: 600000 }',
+        NO_REPLACEMENT,
         'zones:',
-        '  - { name: a, publicSubnet: 10.0.0.0/24, privateSubnets: [10.0.100.0/24], natInstances: 2, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 0, floatingEni: true }',
+        zoneLine(0, 2),
         // Ten tables: more than the executor's 8 concurrent route replaces, so some wait for the first.
-        '  - { name: b, publicSubnet: 10.0.1.0/24, privateSubnets: [10.0.101.0/24], natInstances: 1, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 9, floatingEni: true }',
+        zoneLine(1, 1, 9),
       ].join('\n'),
       agentOverrides: { verdict: { minStableMs: 2_000 }, controller: { resyncMs: 2_000, failbackAfterMs: 600_000 } },
       // The leader is zone a's standby: a NAT that carries egress hands the lease to one that carries none.

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentStatus, verdictOf } from '../../lab/agents.js';
-import { FailoverLab, INSTANT_REALISM } from '../support/failover-lab.js';
+import { FailoverLab, INSTANT_REALISM, NO_REPLACEMENT, zoneLine } from '../support/failover-lab.js';
 import { until } from '../support/async.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
 
@@ -25,10 +25,10 @@ describe.skipIf(skipE2e)(suiteName('no failover without a NAT fault, in the lab 
       prefix: PREFIX,
       topology: [
         INSTANT_REALISM,
-        'autoScaling: { replacementDelayMs: 600000 }',
+        NO_REPLACEMENT,
         'zones:',
-        '  - { name: a, publicSubnet: 10.0.0.0/24, privateSubnets: [10.0.100.0/24], natInstances: 2, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 0, floatingEni: true }',
-        '  - { name: b, publicSubnet: 10.0.1.0/24, privateSubnets: [10.0.101.0/24], natInstances: 1, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 0, floatingEni: true }',
+        zoneLine(0, 2),
+        zoneLine(1, 1),
       ].join('\n'),
       agentOverrides: { verdict: { minStableMs: 2_000 }, controller: { resyncMs: 2_000, failbackAfterMs: 5_000 } },
     });

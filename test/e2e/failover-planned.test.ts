@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outageOf, startOutageStreams } from '../../lab/outage.js';
-import { FailoverLab, INSTANT_REALISM } from '../support/failover-lab.js';
+import { FailoverLab, INSTANT_REALISM, NO_REPLACEMENT, zoneLine } from '../support/failover-lab.js';
 import { until } from '../support/async.js';
 import { skipE2e, suiteName } from './dataplane-lab.js';
 
@@ -22,9 +22,9 @@ describe.skipIf(skipE2e)(suiteName('planned handover on a Spot interruption warn
       prefix: PREFIX,
       topology: [
         INSTANT_REALISM,
-        'autoScaling: { replacementDelayMs: 600000 }',
+        NO_REPLACEMENT,
         'zones:',
-        '  - { name: a, publicSubnet: 10.0.0.0/24, privateSubnets: [10.0.100.0/24], natInstances: 2, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: 0, floatingEni: true }',
+        zoneLine(0, 2),
       ].join('\n'),
       // IMDS read every 200 ms: the notice is seen within a fraction of a second.
       agentOverrides: { verdict: { minStableMs: 2_000 }, controller: { resyncMs: 2_000 }, imds: { pollIntervalMs: 200 }, handover: { drainTimeoutMs: 10_000 } },

@@ -25,6 +25,15 @@ export const INSTANT_REALISM = 'realism: { mutatingLatencyMs: 0, describeLatency
 /** The agents' events worth showing when a wait fails: the controller's, the lease's, and every warning or error. */
 const CONTROLLER_EVENTS = /"event":"(decision|cycle_acted|cycle_failed|leader_elected|leader_lost|lease_[a-z_]+|fenced_out|zone_action_failed|verdict_transition|handover[a-z_]*)"|"level":"(warn|error)"/;
 
+/** No Auto Scaling replacement during the test. */
+export const NO_REPLACEMENT = 'autoScaling: { replacementDelayMs: 600000 }';
+
+/** The topology line of zone number `i` (a, b, …): its NATs, one app host, a floating ENI, and extra private route tables. */
+export function zoneLine(i: number, natInstances: number, extraPrivateRouteTables = 0): string {
+  const name = String.fromCharCode(97 + i);
+  return `  - { name: ${name}, publicSubnet: 10.0.${i}.0/24, privateSubnets: [10.0.${100 + i}.0/24], natInstances: ${natInstances}, appHostsPerPrivateSubnet: 1, extraPrivateRouteTables: ${extraPrivateRouteTables}, floatingEni: true }`;
+}
+
 export interface FailoverLabOptions {
   prefix: string;
   /** The topology as YAML (realism, autoScaling, zones). */

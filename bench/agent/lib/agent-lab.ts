@@ -10,14 +10,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureLeaseTable, stopAgent } from '../../../lab/agents.js';
 import { startLab, type RunningLab } from '../../../lab/lab.js';
 import { randomPrefix } from '../../../lab/netns/names.js';
 import { teardownLab, type DataPlane } from '../../../lab/netns/dataplane.js';
 import { topologySchema } from '../../../lab/topology/schema.js';
 import { IN_INSTANCE_ENDPOINTS } from '../../../lab/vpc-endpoints.js';
-import { systemClock } from '../../../src/lease/clock.js';
-import { DynamoDbLeaseStore } from '../../../src/lease/dynamodb.js';
 
 /** As in packaging/natkeeper-agent.service. */
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=96'];
@@ -65,18 +63,11 @@ export async function startAgentLab(opts: AgentLabOptions = {}): Promise<AgentLa
   const dir = mkdtempSync(join(tmpdir(), 'nk-agent-bench-'));
   const agents = new Map<string, RunningAgent>();
   let lab: RunningLab | undefined;
-  const stop = (id: string) =>
-    new Promise<void>((resolve) => {
-      const a = agents.get(id);
-      agents.delete(id);
-      if (!a || a.child.exitCode !== null || a.child.signalCode !== null) return resolve();
-      const t = setTimeout(() => a.child.kill('SIGKILL'), 5_000);
-      a.child.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      a.child.kill('SIGTERM');
-    });
+  const stop = async (id: string) => {
+    const a = agents.get(id);
+    agents.delete(id);
+    if (a) await stopAgent(a);
+  };
   const close = async () => {
     try {
       await Promise.all([...agents.keys()].map(stop));
@@ -88,9 +79,7 @@ export async function startAgentLab(opts: AgentLabOptions = {}): Promise<AgentLa
   };
   try {
     lab = await startLab({ topology, runDir: join(dir, 'lab'), prefix, dataPlane: 'on' });
-    const client = new DynamoDBClient({ region: topology.region, endpoint: lab.endpoints.dynamodb, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
-    await new DynamoDbLeaseStore({ client, tableName: LEASE_TABLE, clock: systemClock }).ensureTable();
-    client.destroy();
+    await ensureLeaseTable(lab, LEASE_TABLE);
   } catch (err) {
     await close();
     throw err;
