@@ -12,6 +12,7 @@ deps:
 
 build: deps
 	$(BIN)/tsc -p tsconfig.build.json
+	node scripts/bundle.mjs
 
 typecheck: deps
 	$(BIN)/tsc -p tsconfig.json --noEmit

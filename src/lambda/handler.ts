@@ -1,0 +1,1 @@
+export async function handler(_e: unknown): Promise<void> {}
