@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects, one per test tier (see DESIGN.md "Layout"), run one tier after
+// Four projects, one per test tier (see DESIGN.md "Layout"), run one tier after
 // the other (sequence.groupOrder 0, 1, 2; vitest 4 requires distinct groups for
 // projects whose maxWorkers differ):
 //   unit        fast and pure; fully parallel.
 //   integration lab API, dynalite, etcd; at most 2 files at a time (they start servers).
+//   cdk         the CDK construct synthesized offline; at most 2 files at a time.
 //   e2e         network namespaces, needs root; one file at a time.
 // Run one tier with `npx vitest run --project unit`.
 export default defineConfig({
@@ -32,6 +33,19 @@ export default defineConfig({
           maxWorkers: 2,
           testTimeout: 30_000,
           hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The CDK construct synthesized offline (Template assertions, cdk-nag): CPU-bound,
+          // a few seconds per stack.
+          name: 'cdk',
+          include: ['test/cdk/**/*.test.ts'],
+          environment: 'node',
+          maxWorkers: 2,
+          testTimeout: 60_000,
           sequence: { groupOrder: 1 },
         },
       },
