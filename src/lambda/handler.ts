@@ -1,1 +1,129 @@
-export async function handler(_e: unknown): Promise<void> {}
+// The Lambda entry (bundled to dist/bundle/lambda/index.mjs, handler `index.handler`).
+// Thin: reads the environment once per container, builds the SDK clients and the
+// DynamoDB lease store (cached across invocations), and hands each event to the core
+// (src/lambda/core.ts).
+//
+// Environment (the CDK construct sets it):
+//   NATKEEPER_CONFIG            JSON, the agent config schema (src/config/agent-config.ts);
+//                               controller.vpcId is required, lease.store must be dynamodb
+//   NATKEEPER_HOLDER            lease holder name; default lambda:<AWS_LAMBDA_FUNCTION_NAME>
+//   NATKEEPER_METRICS_NAMESPACE EMF namespace; default NatKeeper
+//
+// A broken config is an operator error, not bad input: every invocation logs one line
+// `config_invalid` naming the fields and throws, so it shows in the function's Errors
+// metric (and LeaseHeld goes missing, which its alarm treats as breaching) instead of
+// passing as quietly ignored events.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { awsClientConfig, createAutoScalingClient, createEc2Client } from '../aws/clients.js';
+import { parseAgentConfig, type AgentConfig } from '../config/agent-config.js';
+import { ConfigError } from '../config/errors.js';
+import { systemClock } from '../lease/clock.js';
+import { DynamoDbLeaseStore } from '../lease/dynamodb.js';
+import { createLogger, type Logger } from '../telemetry/logger.js';
+import { createLambdaCore, DEFAULT_METRICS_NAMESPACE, type LambdaCore, type LambdaDeps, type LambdaOutcome } from './core.js';
+import { VPC_ID_REQUIRED } from './cycle.js';
+import { createThrottleCounter } from './throttles.js';
+
+export type { LambdaOutcome };
+
+export interface LambdaEnv {
+  config: AgentConfig;
+  holder: string;
+  namespace: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The validated environment; throws ConfigError naming each bad field. */
+export function loadLambdaEnv(env: Env): LambdaEnv {
+  const text = env['NATKEEPER_CONFIG'];
+  if (text === undefined || text.trim() === '') throw new ConfigError('NATKEEPER_CONFIG: required (the natkeeper config as JSON)', ['NATKEEPER_CONFIG: required']);
+  const config = parseAgentConfig(text, 'NATKEEPER_CONFIG');
+  const issues: string[] = [];
+  if (!config.controller.vpcId) issues.push(VPC_ID_REQUIRED);
+  if (config.lease.store !== 'dynamodb') issues.push(`lease.store: expected dynamodb (the Lambda cannot reach etcd), got ${config.lease.store}`);
+  if (issues.length) throw new ConfigError(`NATKEEPER_CONFIG is not valid:\n  ${issues.join('\n  ')}`, issues);
+  const holder = env['NATKEEPER_HOLDER']?.trim() || `lambda:${env['AWS_LAMBDA_FUNCTION_NAME'] ?? 'natkeeper'}`;
+  const namespace = env['NATKEEPER_METRICS_NAMESPACE']?.trim() || DEFAULT_METRICS_NAMESPACE;
+  return { config, holder, namespace };
+}
+
+const stdout = (line: string) => void process.stdout.write(line + '\n');
+
+export interface LambdaClientOptions {
+  logger: Logger;
+  /** Where EMF lines go (stdout in Lambda). */
+  emit: (line: string) => void;
+  /** Default: the SDK's chain (the function's role). The lab runner signs with its own key. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/**
+ * The core's dependencies from an environment: SDK clients at the config's region and
+ * endpoints, the DynamoDB lease store, and destroy() for the clients (the lab runner's close).
+ */
+export function lambdaDeps(e: LambdaEnv, o: LambdaClientOptions): { deps: LambdaDeps; destroy: () => void } {
+  const c = e.config;
+  const client = (endpoint: string | undefined) => ({
+    ...(c.region ? { region: c.region } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+  });
+  const ec2 = createEc2Client(client(c.endpoints.ec2));
+  const autoscaling = createAutoScalingClient(client(c.endpoints.autoscaling));
+  const dynamodb = new DynamoDBClient(awsClientConfig(client(c.endpoints.dynamodb)));
+  // The lease store's throttling is counted on its client; the core counts EC2's and Auto Scaling's.
+  const leaseThrottles = createThrottleCounter();
+  leaseThrottles.instrument(dynamodb);
+  const leaseStore = new DynamoDbLeaseStore({ client: dynamodb, tableName: c.lease.table ?? 'natkeeper', leaseName: c.lease.name, clock: systemClock });
+  const deps: LambdaDeps = {
+    config: c,
+    ec2,
+    autoscaling,
+    leaseStore,
+    holder: e.holder,
+    clock: systemClock,
+    logger: o.logger,
+    emit: o.emit,
+    metricsNamespace: e.namespace,
+    takeExtraThrottles: () => leaseThrottles.take(),
+  };
+  return {
+    deps,
+    destroy: () => {
+      ec2.destroy();
+      autoscaling.destroy();
+      dynamodb.destroy();
+    },
+  };
+}
+
+/** The core wired to AWS (or the config's endpoints) from an environment. */
+export function coreFromEnv(e: LambdaEnv, write: (line: string) => void = stdout): LambdaCore {
+  const logger = createLogger({ level: e.config.log.level, write, base: { component: 'lambda' } });
+  return createLambdaCore(lambdaDeps(e, { logger, emit: write }).deps);
+}
+
+/** A handler over an environment (the exported `handler` uses process.env). */
+export function createHandler(env: Env, write: (line: string) => void = stdout) {
+  let core: LambdaCore | undefined;
+  let configError: ConfigError | undefined;
+  const log: Logger = createLogger({ write, base: { component: 'lambda' } });
+  return async (event: unknown, context?: { awsRequestId?: string }): Promise<LambdaOutcome> => {
+    if (!core && !configError) {
+      try {
+        core = coreFromEnv(loadLambdaEnv(env), write);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        configError = e;
+      }
+    }
+    if (configError) {
+      log.error('config_invalid', { requestId: context?.awsRequestId, issues: configError.issues, error: configError.message });
+      throw configError;
+    }
+    return core!(event, context?.awsRequestId);
+  };
+}
+
+export const handler = createHandler(process.env);

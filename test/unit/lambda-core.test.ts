@@ -1,0 +1,87 @@
+// The core's error handling with an in-memory lease: bad input never throws and makes no
+// call; an AWS failure during the cycle is logged, counted and rethrown, with the
+// lease released and the metrics still emitted.
+import { describe, expect, it } from 'vitest';
+import { parseAgentConfig } from '../../src/config/agent-config.js';
+import { ManualClock } from '../../src/lease/clock.js';
+import { MemoryLeaseStore } from '../../src/lease/memory.js';
+import { createLambdaCore } from '../../src/lambda/core.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+
+const config = parseAgentConfig(JSON.stringify({ controller: { vpcId: 'vpc-0123456789abcdef0' } }), 'test');
+const schedule = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-01-01T00:00:00Z', detail: {} };
+
+function make(send: (cmd: unknown) => Promise<unknown>) {
+  const clock = new ManualClock(Date.parse('2026-01-01T00:00:05Z'));
+  const store = new MemoryLeaseStore({ clock });
+  const calls: string[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const emf: Record<string, unknown>[] = [];
+  const client = {
+    send: (cmd: unknown) => {
+      calls.push((cmd as object).constructor.name);
+      return send(cmd);
+    },
+  };
+  const core = createLambdaCore({
+    config,
+    ec2: client as never,
+    autoscaling: client as never,
+    leaseStore: store,
+    holder: 'lambda:t',
+    clock,
+    logger: createLogger({ write: (l) => logs.push(JSON.parse(l) as Record<string, unknown>), now: () => clock.now() }),
+    emit: (l) => emf.push(JSON.parse(l) as Record<string, unknown>),
+  });
+  return { core, store, calls, logs, emf };
+}
+
+describe('createLambdaCore', () => {
+  it('bad input: { ignored }, no call, no lease, counters emitted without LeaseHeld', async () => {
+    const t = make(async () => ({}));
+    const out = await t.core({ nope: true }, 'r-1');
+    expect(out).toMatchObject({ requestId: 'r-1', event: 'ignored', ignored: 'detail-type: expected a string' });
+    expect(t.calls).toEqual([]);
+    expect(await t.store.currentToken()).toBe(0);
+    expect(t.emf).toEqual([expect.objectContaining({ Failovers: 0, LeaseChanges: 0, ApiThrottles: 0 })]);
+    expect(t.emf[0]).not.toHaveProperty('LeaseHeld');
+    expect(t.logs).toEqual([expect.objectContaining({ event: 'event_ignored', requestId: 'r-1', level: 'warn' })]);
+  });
+
+  it('an AWS failure during the cycle: logged, throttles counted, rethrown; the lease released, metrics emitted', async () => {
+    const t = make(async () => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+    });
+    // Throttling is retried by nobody here (observe sends once): the error reaches the handler.
+    await expect(t.core(schedule, 'r-2')).rejects.toThrow('Rate exceeded');
+    expect(t.calls.length).toBeGreaterThan(0);
+    expect(await t.store.current()).toBeNull();
+    expect(await t.store.currentToken()).toBe(1);
+    expect(t.emf).toHaveLength(1);
+    expect(t.emf[0]).toMatchObject({ LeaseHeld: 0, LeaseChanges: 1 });
+    expect(t.emf[0]!['ApiThrottles']).toBe(t.calls.length);
+    expect(t.emf[0]).not.toHaveProperty('ZonesWithoutEgress');
+    expect(t.logs.find((l) => l['event'] === 'invocation_failed')).toMatchObject({ level: 'error', requestId: 'r-2', error: { name: 'Throttling', message: 'Rate exceeded' } });
+  });
+
+  it('a live holder: skipped, and the lease is left alone', async () => {
+    const t = make(async (cmd) => {
+      const name = (cmd as object).constructor.name;
+      if (name === 'DescribeInstancesCommand') return { Reservations: [] };
+      if (name === 'DescribeNetworkInterfacesCommand') return { NetworkInterfaces: [] };
+      return { RouteTables: [] };
+    });
+    const agent = await t.store.acquire('i-0agent', 60_000);
+    const out = await t.core(schedule, 'r-3');
+    expect(out).toMatchObject({ skipped: 'lease held by i-0agent', metrics: { leaseHeld: 1, zonesWithoutEgress: 0 } });
+    expect(await t.store.current()).toMatchObject({ holder: 'i-0agent', token: agent.token });
+    expect(t.calls.sort()).toEqual(['DescribeInstancesCommand', 'DescribeNetworkInterfacesCommand', 'DescribeRouteTablesCommand']);
+  });
+});
+
+describe('createLambdaCore without controller.vpcId', () => {
+  it('refuses at creation, naming the field', () => {
+    const noVpc = parseAgentConfig('{}', 'test');
+    expect(() => createLambdaCore({ config: noVpc, ec2: { send: async () => ({}) } as never, autoscaling: { send: async () => ({}) } as never, leaseStore: new MemoryLeaseStore({ clock: new ManualClock() }), holder: 'h', clock: new ManualClock(), logger: createLogger({ write: () => {} }), emit: () => {} })).toThrow(/^controller\.vpcId: required for the Lambda/);
+  });
+});
