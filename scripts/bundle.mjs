@@ -6,6 +6,7 @@
 import { build } from 'esbuild';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { stdout } from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,4 +37,4 @@ for (const b of bundles) {
     logLevel: 'warning',
   });
 }
-console.log(`bundle: ${bundles.map((b) => b.outfile.slice(root.length + 1)).join(', ')}`);
+stdout.write(`bundle: ${bundles.map((b) => b.outfile.slice(root.length + 1)).join(', ')}\n`);

@@ -1,8 +1,12 @@
-// `natkeeper config check FILE [--json]`: validate an agent config file and exit.
-// Reads only the file: no IMDS, no AWS, no lease store. Exit 0 when valid (printing
-// a summary, or with --json the config with every default filled in), 2 when the file
-// is missing or invalid (each bad field named with what was expected) or on bad usage.
-import { Command, CommanderError } from 'commander';
+// `natkeeper config check FILE [--json] [--for agent|lambda]`: validate a natkeeper config
+// file and exit. Reads only the file: no IMDS, no AWS, no lease store. Exit 0 when valid
+// (printing a summary, or with --json the config with every default filled in), 2 when the
+// file is missing or invalid (each bad field named with what was expected) or on bad usage.
+// --for lambda checks the file as the Lambda's NATKEEPER_CONFIG: the Lambda's own rules
+// (src/lambda/config.ts loadLambdaEnv: controller.vpcId required, dynamodb lease) on top.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import { loadAgentConfig, type AgentConfig } from '../config/agent-config.js';
 import { ConfigError } from '../config/errors.js';
 
@@ -18,6 +22,7 @@ function program(): Command {
     .description('validate FILE (YAML or JSON) without touching the network')
     .argument('<file>', 'the config file, e.g. /etc/natkeeper/natkeeper.yaml')
     .option('--json', 'print the validated config with every default filled in', false)
+    .addOption(new Option('--for <who>', 'agent: a NAT node\'s config file; lambda: the Lambda\'s NATKEEPER_CONFIG').choices(['agent', 'lambda']).default('agent'))
     .allowExcessArguments(false)
     .exitOverride();
   root.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
@@ -38,6 +43,30 @@ function summary(file: string, c: AgentConfig): string {
   ].join('\n');
 }
 
+function lambdaSummary(file: string, c: AgentConfig): string {
+  const fallback = Object.entries(c.controller.fallbackNatGatewayIds ?? {}).map(([z, id]) => `${z}=${id}`);
+  return [
+    `${file}: valid for the Lambda (NATKEEPER_CONFIG)`,
+    `  region      ${c.region ?? '(the function\'s AWS_REGION)'}`,
+    `  vpc         ${c.controller.vpcId ?? ''}`,
+    `  zones       ${c.controller.zones?.join(', ') ?? 'every zone tagged natkeeper:zone'}`,
+    `  lease       dynamodb table ${c.lease.store === 'dynamodb' ? c.lease.table : ''}, name ${c.lease.name}, ttl ${c.lease.ttlMs} ms`,
+    `  failback    after ${c.controller.failbackAfterMs} ms; fallback NAT gateways: ${fallback.join(', ') || 'none'}`,
+  ].join('\n');
+}
+
+/** The Lambda's own checks, run on the file as it would run on NATKEEPER_CONFIG; [] when fine. */
+async function lambdaIssues(file: string): Promise<string[]> {
+  const { loadLambdaEnv } = await import('../lambda/config.js');
+  try {
+    loadLambdaEnv({ NATKEEPER_CONFIG: JSON.stringify(parseYaml(readFileSync(file, 'utf8')) ?? {}) });
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues.length ? e.issues : [e.message];
+    throw e;
+  }
+}
+
 /** argv after "config". */
 export async function runConfigCli(argv: readonly string[], deps: ConfigCliDeps = {}): Promise<number> {
   const out = deps.out ?? ((s: string) => process.stdout.write(s + '\n'));
@@ -50,10 +79,12 @@ export async function runConfigCli(argv: readonly string[], deps: ConfigCliDeps 
   }
   let file = '';
   let json = false;
+  let forWho = 'agent';
   try {
-    cmd.commands[0]!.action((f: string, o: { json: boolean }) => {
+    cmd.commands[0]!.action((f: string, o: { json: boolean; for: string }) => {
       file = f;
       json = o.json;
+      forWho = o.for;
     });
     await cmd.parseAsync([...argv], { from: 'user' });
   } catch (e) {
@@ -65,7 +96,14 @@ export async function runConfigCli(argv: readonly string[], deps: ConfigCliDeps 
   }
   try {
     const config = loadAgentConfig(file);
-    out(json ? JSON.stringify(config, null, 2) : summary(file, config));
+    if (forWho === 'lambda') {
+      const issues = await lambdaIssues(file);
+      if (issues.length) {
+        err(`natkeeper config check: ${file} is a valid agent config but not a valid Lambda config (NATKEEPER_CONFIG):\n  ${issues.join('\n  ')}`);
+        return 2;
+      }
+    }
+    out(json ? JSON.stringify(config, null, 2) : forWho === 'lambda' ? lambdaSummary(file, config) : summary(file, config));
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {

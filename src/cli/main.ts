@@ -38,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'controller') return (await import('./controller.js')).runControllerCli(argv.slice(1));
   if (argv[0] === 'failover') return (await import('./manual.js')).runFailoverCli(argv.slice(1));
   if (argv[0] === 'failback') return (await import('./manual.js')).runFailbackCli(argv.slice(1));
+  if (argv[0] === 'iam-policy') return (await import('./iam-policy.js')).runIamPolicyCli(argv.slice(1));
   const program = new Command('natkeeper')
     .description('high availability for NAT instances in AWS VPCs')
     .version(version())
@@ -52,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   program.command('controller').description('the controller off the NAT nodes: natkeeper controller --config FILE [--agent URL]...');
   program.command('failover').description("move a zone's egress now, fenced: natkeeper failover --config FILE --zone Z [--to NODE] [--for 1h]");
   program.command('failback').description("return a zone's egress to its own NAT now: natkeeper failback --config FILE --zone Z");
+  program.command('iam-policy').description('the IAM policy the agent or the Lambda needs: natkeeper iam-policy --config FILE [--principal agent|lambda] [--cluster NAME] [--account ID]');
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -25,8 +25,7 @@ import { parseEvent, type LambdaEvent } from './events.js';
 import { observeConfigOf, runLambdaCycle } from './cycle.js';
 import { metricsLines, type LambdaMetrics } from './metrics.js';
 import { createThrottleCounter } from './throttles.js';
-
-export const DEFAULT_METRICS_NAMESPACE = 'NatKeeper';
+import { DEFAULT_METRICS_NAMESPACE } from './config.js';
 
 export interface LambdaDeps {
   /** Validated NATKEEPER_CONFIG; controller.vpcId must be set. */

@@ -28,6 +28,7 @@ import { completeTermination, type LifecycleOutcome } from './lifecycle.js';
 import type { LambdaMetrics, ZoneMetrics } from './metrics.js';
 import type { ThrottleCounter } from './throttles.js';
 import { deriveVerdicts, describeAsgStates, noticeOf } from './verdicts.js';
+import { VPC_ID_REQUIRED } from './config.js';
 
 export interface CycleDeps extends LambdaDeps {
   throttles: ThrottleCounter;
@@ -43,7 +44,6 @@ export interface CycleResult {
   error?: Error;
 }
 
-export const VPC_ID_REQUIRED = 'controller.vpcId: required for the Lambda (it has no IMDS to learn its VPC from)';
 
 /** The ObserveConfig of the Lambda's config; a ConfigError when controller.vpcId is missing. */
 export function observeConfigOf(c: LambdaDeps['config']['controller']): ObserveConfig {

@@ -15,38 +15,16 @@
 // passing as quietly ignored events.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsClientConfig, createAutoScalingClient, createEc2Client } from '../aws/clients.js';
-import { parseAgentConfig, type AgentConfig } from '../config/agent-config.js';
 import { ConfigError } from '../config/errors.js';
 import { systemClock } from '../lease/clock.js';
 import { DynamoDbLeaseStore } from '../lease/dynamodb.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
-import { createLambdaCore, DEFAULT_METRICS_NAMESPACE, type LambdaCore, type LambdaDeps, type LambdaOutcome } from './core.js';
-import { VPC_ID_REQUIRED } from './cycle.js';
+import { createLambdaCore, type LambdaCore, type LambdaDeps, type LambdaOutcome } from './core.js';
+import { loadLambdaEnv, type Env, type LambdaEnv } from './config.js';
 import { createThrottleCounter } from './throttles.js';
 
 export type { LambdaOutcome };
-
-export interface LambdaEnv {
-  config: AgentConfig;
-  holder: string;
-  namespace: string;
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** The validated environment; throws ConfigError naming each bad field. */
-export function loadLambdaEnv(env: Env): LambdaEnv {
-  const text = env['NATKEEPER_CONFIG'];
-  if (text === undefined || text.trim() === '') throw new ConfigError('NATKEEPER_CONFIG: required (the natkeeper config as JSON)', ['NATKEEPER_CONFIG: required']);
-  const config = parseAgentConfig(text, 'NATKEEPER_CONFIG');
-  const issues: string[] = [];
-  if (!config.controller.vpcId) issues.push(VPC_ID_REQUIRED);
-  if (config.lease.store !== 'dynamodb') issues.push(`lease.store: expected dynamodb (the Lambda cannot reach etcd), got ${config.lease.store}`);
-  if (issues.length) throw new ConfigError(`NATKEEPER_CONFIG is not valid:\n  ${issues.join('\n  ')}`, issues);
-  const holder = env['NATKEEPER_HOLDER']?.trim() || `lambda:${env['AWS_LAMBDA_FUNCTION_NAME'] ?? 'natkeeper'}`;
-  const namespace = env['NATKEEPER_METRICS_NAMESPACE']?.trim() || DEFAULT_METRICS_NAMESPACE;
-  return { config, holder, namespace };
-}
+export { loadLambdaEnv, type LambdaEnv };
 
 const stdout = (line: string) => void process.stdout.write(line + '\n');
 

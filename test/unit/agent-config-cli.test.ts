@@ -61,6 +61,54 @@ describe('natkeeper config check', () => {
     expect(r.err).toMatch(/^natkeeper config: /);
   });
 
+  describe('--for lambda: the file as the Lambda\'s NATKEEPER_CONFIG', () => {
+    // The contract's example: what the CDK construct gives the Lambda.
+    const lambda = {
+      region: 'eu-west-1',
+      lease: { store: 'dynamodb', table: 'natkeeper-lease' },
+      controller: { vpcId: 'vpc-0123456789abcdef0', zones: ['eu-west-1a', 'eu-west-1b'], fallbackNatGatewayIds: { 'eu-west-1a': 'nat-0aaaaaaaaaaaaaaaa' }, failbackAfterMs: 60000 },
+    };
+
+    it('the Lambda-style config is valid for the agent schema and for the Lambda', async () => {
+      const p = file('lambda.json', JSON.stringify(lambda));
+      expect((await run(['check', p])).code).toBe(0);
+      const r = await run(['check', p, '--for', 'lambda']);
+      expect(r).toMatchObject({ code: 0, err: '' });
+      expect(r.out.split('\n')).toEqual([
+        `${p}: valid for the Lambda (NATKEEPER_CONFIG)`,
+        '  region      eu-west-1',
+        '  vpc         vpc-0123456789abcdef0',
+        '  zones       eu-west-1a, eu-west-1b',
+        '  lease       dynamodb table natkeeper-lease, name natkeeper, ttl 6000 ms',
+        '  failback    after 60000 ms; fallback NAT gateways: eu-west-1a=nat-0aaaaaaaaaaaaaaaa',
+      ]);
+    });
+
+    it('a config without controller.vpcId is fine for the agent (IMDS) but exits 2 for the Lambda, naming the field', async () => {
+      const p = file('novpc.yaml', 'lease: { table: natkeeper-lease }\ncontroller: { zones: [eu-west-1a] }\n');
+      expect((await run(['check', p])).code).toBe(0);
+      const r = await run(['check', p, '--for', 'lambda']);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      const [head, ...issues] = r.err.split('\n');
+      expect(head).toBe(`natkeeper config check: ${p} is a valid agent config but not a valid Lambda config (NATKEEPER_CONFIG):`);
+      expect(issues).toEqual([expect.stringMatching(/^ {2}controller\.vpcId: required for the Lambda/)]);
+    });
+
+    it('an etcd lease exits 2 for the Lambda naming lease.store', async () => {
+      const p = file('etcd.yaml', 'lease: { store: etcd, endpoint: "http://127.0.0.1:2379" }\ncontroller: { vpcId: vpc-0123456789abcdef0 }\n');
+      const r = await run(['check', p, '--for', 'lambda']);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('lease.store: expected dynamodb');
+    });
+
+    it('--for with another value exits 2 naming --for', async () => {
+      const r = await run(['check', file('x.json', '{}'), '--for', 'laptop']);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^natkeeper config: .*--for <who>.*laptop/);
+    });
+  });
+
   it('--help prints usage and exits 0', async () => {
     const r = await run(['check', '--help']);
     expect(r.code).toBe(0);
