@@ -1,22 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runConfigCli } from '../../src/cli/config-check.js';
+import { cliRunner, tempFiles } from '../support/cli-run.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'natkeeper-config-cli-'));
-function file(name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
-
-async function run(argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runConfigCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const file = tempFiles('natkeeper-config-cli-');
+const run = cliRunner(runConfigCli);
 
 describe('natkeeper config check', () => {
   it('exits 0 with a summary for a valid file', async () => {
@@ -50,7 +37,7 @@ describe('natkeeper config check', () => {
   });
 
   it('exits 2 for a missing file', async () => {
-    const r = await run(['check', join(dir, 'missing.yaml')]);
+    const r = await run(['check', '/nonexistent/natkeeper/missing.yaml']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/cannot read .*missing\.yaml: ENOENT/);
   });

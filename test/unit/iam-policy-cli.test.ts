@@ -1,23 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runIamPolicyCli } from '../../src/cli/iam-policy.js';
+import { cliRunner, tempFiles } from '../support/cli-run.js';
 import type { PolicyDocumentJson } from '../../src/iam/policy.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'natkeeper-iam-policy-cli-'));
-function file(name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
-
-async function run(argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runIamPolicyCli(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const file = tempFiles('natkeeper-iam-policy-cli-');
+const run = cliRunner(runIamPolicyCli);
 
 // The config the CDK construct gives the Lambda (NATKEEPER_CONFIG), as a file.
 const lambdaConfig = file(
@@ -85,7 +72,7 @@ describe('natkeeper iam-policy', () => {
     [['--config'], /--config/],
     [['--config', lambdaConfig, '--bogus'], /--bogus/],
     [['--config', lambdaConfig, 'extra'], /too many arguments|extra/],
-    [['--config', join(dir, 'missing.yaml')], /cannot read .*missing\.yaml: ENOENT/],
+    [['--config', '/nonexistent/natkeeper/missing.yaml'], /cannot read .*missing\.yaml: ENOENT/],
     [['--config', file('bad.yaml', 'controller: { vpcId: vpc-nope }\n')], /controller\.vpcId: expected a VPC id/],
     [['--config', file('etcd.yaml', 'lease: { store: etcd, endpoint: "http://127.0.0.1:2379" }\n')], /^natkeeper iam-policy: lease\.store: expected dynamodb .* got etcd$/],
   ])('exits 2 naming the flag or field, nothing on stdout: %j', async (argv, message) => {

@@ -1,0 +1,94 @@
+// NatKeeperProvider inside ec2.Vpc: NAT groups instead of NAT gateways, private subnets
+// routed to the floating ENIs, the provider's accessors. One stack, two VPCs: one NAT group
+// per zone, and one NAT group for three zones (natGateways: 1).
+import type { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NatKeeperProvider } from '../../infra/cdk/index.js';
+import { removeTestOutdirs, SYNTH_TIMEOUT_MS, TEST_ZONES, testStack } from './stacks.js';
+import { logicalIds, resourceLike } from './template-values.js';
+
+afterAll(removeTestOutdirs);
+
+describe('NatKeeperProvider', () => {
+  let stack: Stack;
+  let template: Template;
+  let perZone: NatKeeperProvider;
+  let single: NatKeeperProvider;
+  let vpc: ec2.Vpc;
+  let small: ec2.Vpc;
+
+  beforeAll(() => {
+    stack = testStack('Provider');
+    perZone = new NatKeeperProvider({ clusterName: 'main-vpc' });
+    vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 3, natGatewayProvider: perZone });
+    vpc.addFlowLog('FlowLog');
+    single = new NatKeeperProvider({ nodesPerZone: 1, clusterName: 'small-vpc' });
+    small = new ec2.Vpc(stack, 'Small', { maxAzs: 3, natGateways: 1, natGatewayProvider: single, ipAddresses: ec2.IpAddresses.cidr('10.1.0.0/16') });
+    small.addFlowLog('FlowLog');
+    template = Template.fromStack(stack);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('builds NAT groups instead of NAT gateways', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 4);
+    template.resourceCountIs('AWS::EC2::NetworkInterface', 4);
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    expect(perZone.autoScalingGroups).toHaveLength(3);
+    expect(single.autoScalingGroups).toHaveLength(1);
+    template.resourcePropertiesCountIs('AWS::AutoScaling::AutoScalingGroup', { MinSize: '1', MaxSize: '1' }, 1);
+  });
+
+  it('reports one gateway per zone: the floating ENI', () => {
+    const gateways = perZone.configuredGateways.map((g) => ({ az: g.az, gatewayId: stack.resolve(g.gatewayId) }));
+    expect(gateways).toEqual(
+      TEST_ZONES.map((az) => ({ az, gatewayId: { 'Fn::GetAtt': [expect.stringMatching(new RegExp(`^VpcNatKeeperZone${az.slice(-1).toUpperCase()}FloatingEni`)), 'Id'] } })),
+    );
+  });
+
+  it('routes every private subnet to its zone\'s floating ENI and tags its route table', () => {
+    vpc.privateSubnets.forEach((subnet, i) => {
+      const zone = TEST_ZONES[i]!;
+      const eni = resourceLike(template, 'AWS::EC2::NetworkInterface', `VpcNatKeeperZone${zone.slice(-1).toUpperCase()}FloatingEni`);
+      const table = subnet.node.findChild('RouteTable') as ec2.CfnRouteTable;
+      expect(logicalIds(template, 'AWS::EC2::Route', { RouteTableId: stack.resolve(table.ref), NetworkInterfaceId: { 'Fn::GetAtt': [eni.id, 'Id'] }, DestinationCidrBlock: '0.0.0.0/0' })).toHaveLength(1);
+      expect(template.toJSON().Resources[stack.getLogicalId(table)].Properties.Tags).toEqual(
+        expect.arrayContaining([{ Key: 'natkeeper:zone', Value: zone }, { Key: 'natkeeper:cluster', Value: 'main-vpc' }]),
+      );
+    });
+  });
+
+  it('routes the zones without a NAT group through the first zone\'s ENI, tagged with that zone', () => {
+    const eni = resourceLike(template, 'AWS::EC2::NetworkInterface', 'SmallNatKeeperZoneAFloatingEni');
+    for (const subnet of small.privateSubnets) {
+      const table = subnet.node.findChild('RouteTable') as ec2.CfnRouteTable;
+      expect(logicalIds(template, 'AWS::EC2::Route', { RouteTableId: stack.resolve(table.ref), NetworkInterfaceId: { 'Fn::GetAtt': [eni.id, 'Id'] } })).toHaveLength(1);
+      expect(template.toJSON().Resources[stack.getLogicalId(table)].Properties.Tags).toEqual(expect.arrayContaining([{ Key: 'natkeeper:zone', Value: 'eu-west-1a' }]));
+    }
+  });
+
+  it('exposes connections, securityGroup, role and the cluster like the CDK\'s own providers', () => {
+    expect(perZone.connections.securityGroups).toEqual([perZone.securityGroup]);
+    expect(stack.resolve(perZone.role.roleArn)).toEqual({ 'Fn::GetAtt': [expect.stringContaining('VpcNatKeeperAgentRole'), 'Arn'] });
+    expect(perZone.cluster.clusterName).toBe('main-vpc');
+    expect(perZone.cluster.zoneGroups.map((g) => g.zone)).toEqual([...TEST_ZONES]);
+  });
+
+  it('refuses its accessors before a VPC configured it, and a second VPC', () => {
+    const unused = new NatKeeperProvider();
+    for (const read of [() => unused.securityGroup, () => unused.connections, () => unused.role, () => unused.autoScalingGroups, () => unused.cluster])
+      expect(read).toThrow(/NatKeeperProvider: pass the provider to a Vpc \(natGatewayProvider\) before reading/);
+    expect(unused.configuredGateways).toEqual([]);
+    const other = testStack('Other');
+    const twice = new NatKeeperProvider();
+    new ec2.Vpc(other, 'First', { maxAzs: 1, natGatewayProvider: twice });
+    expect(() => new ec2.Vpc(other, 'Second', { maxAzs: 1, natGatewayProvider: twice })).toThrow('NatKeeperProvider: one provider serves one VPC');
+  });
+
+  it('passes cdk-nag AwsSolutions', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);
+  });
+});
