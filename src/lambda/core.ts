@@ -24,6 +24,7 @@ import type { ZoneDecision } from '../domain/planner/index.js';
 import { parseEvent, type LambdaEvent } from './events.js';
 import { observeConfigOf, runLambdaCycle } from './cycle.js';
 import { metricsLines, type LambdaMetrics } from './metrics.js';
+import { isNatOfVpc } from './relevance.js';
 import { createThrottleCounter } from './throttles.js';
 import { DEFAULT_METRICS_NAMESPACE } from './config.js';
 
@@ -69,6 +70,9 @@ export interface LambdaOutcome {
   metrics: LambdaMetrics;
 }
 
+/** The metrics of an invocation that ran no cycle. */
+const noMoves = (apiThrottles: number): LambdaMetrics => ({ failovers: 0, failbacks: 0, outageSeconds: 0, leaseChanges: 0, apiThrottles, zones: [] });
+
 export type LambdaCore = (event: unknown, requestId?: string) => Promise<LambdaOutcome>;
 
 /** Throws (naming the field) when the config lacks what the Lambda needs: controller.vpcId. */
@@ -89,11 +93,21 @@ export function createLambdaCore(deps: LambdaDeps): LambdaCore {
       // Bad input makes no API call (a flood of junk costs nothing against API limits):
       // only the counters that need none are emitted; LeaseHeld and ZonesWithoutEgress
       // come from the every-minute schedule.
-      const metrics: LambdaMetrics = { failovers: 0, failbacks: 0, outageSeconds: 0, leaseChanges: 0, apiThrottles: deps.takeExtraThrottles?.() ?? 0, zones: [] };
+      const metrics = noMoves(deps.takeExtraThrottles?.() ?? 0);
       emitMetrics(metrics);
       return { requestId: id, event: 'ignored', ignored: event.reason, metrics };
     }
     log.info('event_received', { kind: event.kind, ...('instanceId' in event ? { node: event.instanceId } : {}), time: new Date(event.time).toISOString() });
+    if (event.kind === 'instance-state' || event.kind === 'spot-interruption' || event.kind === 'rebalance') {
+      const vpcId = deps.config.controller.vpcId!;
+      if (!(await isNatOfVpc(throttles.wrap(deps.ec2), vpcId, event.instanceId))) {
+        const skipped = `${event.instanceId} is not a natkeeper NAT of ${vpcId}`;
+        log.info('event_not_ours', { reason: skipped });
+        const metrics = noMoves(throttles.count() + (deps.takeExtraThrottles?.() ?? 0));
+        emitMetrics(metrics);
+        return { requestId: id, event: event.kind, skipped, metrics };
+      }
+    }
     const result = await runLambdaCycle({ ...deps, logger: log, throttles, requestId: id }, event);
     const metrics: LambdaMetrics = { ...result.metrics, apiThrottles: result.metrics.apiThrottles + (deps.takeExtraThrottles?.() ?? 0) };
     emitMetrics(metrics);

@@ -84,4 +84,18 @@ describe('createLambdaCore without controller.vpcId', () => {
     const noVpc = parseAgentConfig('{}', 'test');
     expect(() => createLambdaCore({ config: noVpc, ec2: { send: async () => ({}) } as never, autoscaling: { send: async () => ({}) } as never, leaseStore: new MemoryLeaseStore({ clock: new ManualClock() }), holder: 'h', clock: new ManualClock(), logger: createLogger({ write: () => {} }), emit: () => {} })).toThrow(/^controller\.vpcId: required for the Lambda/);
   });
+  it("an EC2 event about an instance that is not one of the VPC's NATs: one filtered Describe call, no lease, skipped", async () => {
+    const sent: unknown[] = [];
+    const t = make(async (cmd) => {
+      sent.push((cmd as { input: unknown }).input);
+      return { Reservations: [] };
+    });
+    const event = { 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', time: '2026-01-01T00:00:00Z', detail: { 'instance-id': 'i-0aaaaaaaaaaaaaaaa', state: 'stopped' } };
+    const out = await t.core(event, 'r-3');
+    expect(out).toMatchObject({ event: 'instance-state', skipped: 'i-0aaaaaaaaaaaaaaaa is not a natkeeper NAT of vpc-0123456789abcdef0' });
+    expect(t.calls).toEqual(['DescribeInstancesCommand']);
+    expect(sent[0]).toMatchObject({ Filters: expect.arrayContaining([{ Name: 'instance-id', Values: ['i-0aaaaaaaaaaaaaaaa'] }, { Name: 'vpc-id', Values: ['vpc-0123456789abcdef0'] }, { Name: 'tag:natkeeper:role', Values: ['nat'] }]) });
+    expect(await t.store.currentToken()).toBe(0);
+    expect(t.emf).toEqual([expect.objectContaining({ Failovers: 0, LeaseChanges: 0 })]);
+  });
 });
