@@ -5,7 +5,8 @@
 //   serializes their cycles), and each record says how many others were running;
 // - an invocation that throws may be retried, at most `maxAttempts` invocations per
 //   event ID in all (Lambda's default: the first and 2 retries); after that the event
-//   is discarded, as Lambda does without a dead-letter destination;
+//   is discarded, as Lambda does without a dead-letter destination; a retry keeps the
+//   first attempt's request id, as Lambda's does;
 // - the same event ID arriving while its invocation still runs (the lab's bus timed out
 //   and delivered again) joins that invocation instead of starting a second one, and an
 //   event ID that already succeeded is not invoked again.
@@ -20,6 +21,7 @@ export type InvocationTrigger = 'webhook' | 'schedule' | 'direct';
 
 /** One invocation of the handler. */
 export interface InvocationRecord<Outcome = unknown> {
+  /** Lambda's request id (context.awsRequestId): the same for every attempt of one event ID. */
   requestId: string;
   /** The event's `id`, when it has a string one. */
   eventId: string | undefined;
@@ -74,8 +76,8 @@ export class LambdaInvoker<Outcome = unknown> {
   private readonly now: () => number;
   private readonly log: InvocationRecord<Outcome>[] = [];
   private readonly running = new Set<Promise<unknown>>();
-  /** Per event ID: the invocation running now, the successful one, and how many were made. */
-  private readonly byEvent = new Map<string, { inFlight?: Promise<InvokeResult<Outcome>>; succeeded?: InvocationRecord<Outcome>; attempts: number }>();
+  /** Per event ID: its request id, the invocation running now, the successful one, and how many were made. */
+  private readonly byEvent = new Map<string, { requestId: string; inFlight?: Promise<InvokeResult<Outcome>>; succeeded?: InvocationRecord<Outcome>; attempts: number }>();
   private peak = 0;
 
   constructor(opts: LambdaInvokerOptions<Outcome>) {
@@ -88,10 +90,10 @@ export class LambdaInvoker<Outcome = unknown> {
   /** Invokes the handler for `event` unless its ID is running (joined), done, or out of attempts. Never throws. */
   invoke(event: unknown, trigger: InvocationTrigger): Promise<InvokeResult<Outcome>> {
     const eventId = stringField(event, 'id');
-    if (eventId === undefined) return this.run(event, trigger, undefined, 1);
+    if (eventId === undefined) return this.run(event, trigger, undefined, 1, randomUUID());
     let seen = this.byEvent.get(eventId);
     if (!seen) {
-      seen = { attempts: 0 };
+      seen = { requestId: randomUUID(), attempts: 0 };
       this.byEvent.set(eventId, seen);
       // Bounded: the oldest event IDs are forgotten first (a Map iterates in insertion order).
       for (const old of this.byEvent.keys()) {
@@ -104,7 +106,7 @@ export class LambdaInvoker<Outcome = unknown> {
     if (seen.attempts >= this.maxAttempts) return Promise.resolve({ kind: 'discarded', eventId, attempts: seen.attempts });
     seen.attempts += 1;
     const entry = seen;
-    const p = this.run(event, trigger, eventId, seen.attempts).then((r) => {
+    const p = this.run(event, trigger, eventId, seen.attempts, seen.requestId).then((r) => {
       delete entry.inFlight;
       if (r.kind === 'invoked') entry.succeeded = r.record;
       return r;
@@ -136,9 +138,9 @@ export class LambdaInvoker<Outcome = unknown> {
     return true;
   }
 
-  private async run(event: unknown, trigger: InvocationTrigger, eventId: string | undefined, attempt: number): Promise<InvokeResult<Outcome>> {
+  private async run(event: unknown, trigger: InvocationTrigger, eventId: string | undefined, attempt: number, requestId: string): Promise<InvokeResult<Outcome>> {
     const record: InvocationRecord<Outcome> = {
-      requestId: randomUUID(),
+      requestId,
       eventId,
       detailType: stringField(event, 'detail-type'),
       trigger,

@@ -98,6 +98,24 @@ function summary(a: Action): JsonValue {
 type Middleware = (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>;
 type AddMiddleware = (mw: Middleware, opts: { step: 'deserialize'; priority: 'low'; name: string }) => void;
 
+/**
+ * The command with `check` run as its last step before each SDK attempt is sent (after
+ * the SDK's own retry delays): a check that throws stops the request. This is how a
+ * mutating call is fenced at the moment it leaves, not only when it was planned.
+ */
+export function checkedBeforeSend<C extends { middlewareStack: { add: unknown } }>(command: C, check: () => void): C {
+  // The stack's add() is overloaded per step with the command's own types; only the deserialize form is used.
+  const add = (command.middlewareStack.add as AddMiddleware).bind(command.middlewareStack);
+  add(
+    (next) => (args) => {
+      check();
+      return next(args);
+    },
+    { step: 'deserialize', priority: 'low', name: 'natkeeperFence' },
+  );
+  return command;
+}
+
 export function createExecutor(opts: ExecutorOptions) {
   const log = opts.logger;
   const waits = { attachTimeoutMs: opts.waitTimeoutMs ?? 30_000, pollIntervalMs: opts.pollMs ?? 250, clock: opts.clock, log, ...(opts.retry ? { retry: opts.retry } : {}) };
@@ -111,18 +129,7 @@ export function createExecutor(opts: ExecutorOptions) {
   };
 
   /** The command, with the fence checked once more as its last step before the request is sent (each SDK attempt). */
-  function fenced<C extends { middlewareStack: { add: unknown } }>(command: C, term: number): C {
-    // The stack's add() is overloaded per step with the command's own types; only the deserialize form is used.
-    const add = (command.middlewareStack.add as AddMiddleware).bind(command.middlewareStack);
-    add(
-      (next) => (args) => {
-        guard(term);
-        return next(args);
-      },
-      { step: 'deserialize', priority: 'low', name: 'natkeeperFence' },
-    );
-    return command;
-  }
+  const fenced = <C extends { middlewareStack: { add: unknown } }>(command: C, term: number): C => checkedBeforeSend(command, () => guard(term));
 
   /** One mutating call: lease check, throttle, retry. */
   async function mutate<T>(name: string, term: number, send: () => Promise<T>, alreadySo?: (e: unknown) => Promise<boolean> | boolean): Promise<void> {

@@ -34,7 +34,7 @@ export interface LambdaDeps {
   ec2: Pick<EC2Client, 'send'>;
   autoscaling: Pick<AutoScalingClient, 'send'>;
   leaseStore: LeaseStore;
-  /** The lease holder name (NATKEEPER_HOLDER, default lambda:<function name>); each invocation holds it as `<holder>/<requestId>`. */
+  /** The lease holder name (NATKEEPER_HOLDER, default lambda:<function name>); each invocation attempt holds the lease as `<holder>/<requestId>/<attempt>` (src/lambda/cycle.ts). */
   holder: string;
   clock: Clock;
   logger: Logger;
@@ -87,25 +87,36 @@ export function createLambdaCore(deps: LambdaDeps): LambdaCore {
     const emitMetrics = (m: LambdaMetrics) => {
       for (const line of metricsLines(namespace, m, deps.clock.now())) deps.emit(line);
     };
+    /** The counters of an invocation that ran no cycle, emitted. */
+    const emitWithoutCycle = () => {
+      const m = noMoves(throttles.count() + (deps.takeExtraThrottles?.() ?? 0));
+      emitMetrics(m);
+      return m;
+    };
     const event = parseEvent(raw);
     if (event.kind === 'ignored') {
       log.warn('event_ignored', { reason: event.reason });
       // Bad input makes no API call (a flood of junk costs nothing against API limits):
       // only the counters that need none are emitted; LeaseHeld and ZonesWithoutEgress
       // come from the every-minute schedule.
-      const metrics = noMoves(deps.takeExtraThrottles?.() ?? 0);
-      emitMetrics(metrics);
-      return { requestId: id, event: 'ignored', ignored: event.reason, metrics };
+      return { requestId: id, event: 'ignored', ignored: event.reason, metrics: emitWithoutCycle() };
     }
     log.info('event_received', { kind: event.kind, ...('instanceId' in event ? { node: event.instanceId } : {}), time: new Date(event.time).toISOString() });
-    if (event.kind === 'instance-state' || event.kind === 'spot-interruption' || event.kind === 'rebalance') {
+    if ('instanceId' in event) {
+      // Every event about an instance, lifecycle actions included: a lifecycle action of an
+      // instance that is not one of this VPC's NATs is never natkeeper's to complete.
       const vpcId = deps.config.controller.vpcId!;
-      if (!(await isNatOfVpc(throttles.wrap(deps.ec2), vpcId, event.instanceId))) {
+      let ours: boolean;
+      try {
+        ours = await isNatOfVpc(throttles.wrap(deps.ec2), vpcId, event.instanceId);
+      } catch (e) {
+        log.error('invocation_failed', { error: e as Error, apiThrottles: emitWithoutCycle().apiThrottles });
+        throw e;
+      }
+      if (!ours) {
         const skipped = `${event.instanceId} is not a natkeeper NAT of ${vpcId}`;
         log.info('event_not_ours', { reason: skipped });
-        const metrics = noMoves(throttles.count() + (deps.takeExtraThrottles?.() ?? 0));
-        emitMetrics(metrics);
-        return { requestId: id, event: event.kind, skipped, metrics };
+        return { requestId: id, event: event.kind, skipped, metrics: emitWithoutCycle() };
       }
     }
     const result = await runLambdaCycle({ ...deps, logger: log, throttles, requestId: id }, event);

@@ -4,9 +4,14 @@
 //   event (verdicts.ts) → planFromObservation → the agents' fenced executor under this
 //   invocation's token → (terminate lifecycle action) complete it once the instance
 //   carries no egress → release the lease.
-// Each invocation holds the lease as `<holder>/<requestId>`, so two concurrent
-// invocations are two holders and only one of them acts; a retry of the same request
-// (same id) takes its own unreleased lease back.
+// Each invocation attempt holds the lease as `<holder>/<requestId>/<attempt>` (attempt: a
+// random id of this run), so two concurrent invocations are two holders and only one of
+// them acts. The attempt part matters because Lambda retries an async invocation with the
+// same request id: were the holder only `<holder>/<requestId>`, the retry's acquire would
+// extend the earlier attempt's lease under the same token (the store treats it as the
+// same holder), and an earlier attempt that is still running — a timed-out run whose
+// frozen container thaws, or a slow one — would pass the fence again next to the retry.
+// A retry waits for that lease to expire instead (seconds; Lambda retries after minutes).
 //
 // OutageSecondsEstimated, for an executed unplanned failover: from the triggering
 // event's time to the end of the executed action (verified). For a state-change or
@@ -14,9 +19,10 @@
 // schedule or an event about another node it is a lower bound (the failure came
 // earlier, up to the schedule's minute). Planned handovers count 0: egress moved while
 // the NAT still worked.
+import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../config/errors.js';
 import { createClientThrottle, EC2_MUTATING_BUCKET } from '../aws/throttle.js';
-import { createExecutor, FencedOut, type ExecutionReport } from '../controller/executor.js';
+import { createExecutor, FencedOut, type ExecutionReport, type Fence } from '../controller/executor.js';
 import { HISTORY_READ, planFromObservation } from '../controller/loop.js';
 import { observeVpc, type ObserveConfig } from '../controller/observe.js';
 import type { ObservedVpc, Plan } from '../domain/planner/index.js';
@@ -69,7 +75,7 @@ export async function runLambdaCycle(d: CycleDeps, event: HandledEvent): Promise
   const c = d.config.controller;
   const metrics: LambdaMetrics = { failovers: 0, failbacks: 0, outageSeconds: 0, leaseChanges: 0, apiThrottles: 0, zones: [] };
   const outcome: CycleOutcome = {};
-  const holder = `${d.holder}/${d.requestId}`;
+  const holder = `${d.holder}/${d.requestId}/${randomBytes(4).toString('hex')}`;
   let session: LeaseSession | undefined;
   let error: Error | undefined;
   let observed: ObservedVpc | undefined;
@@ -114,7 +120,7 @@ export async function runLambdaCycle(d: CycleDeps, event: HandledEvent): Promise
         if (failed.length) error = new Error(`egress change failed: ${failed.map((z) => `zone ${z.zone}: ${z.error}`).join('; ')}`);
         observed = await observeVpc(ec2, observe);
       }
-      if (event.kind === 'lifecycle-terminate' && !error) outcome.lifecycle = await terminateIfFree(d, autoscaling, event, observed, fence.isLeader(), outcome.fencedOut);
+      if (event.kind === 'lifecycle-terminate' && !error) outcome.lifecycle = await terminateIfFree(d, autoscaling, event, observed, fence, outcome.fencedOut);
     }
     if (event.kind === 'lifecycle-launch') {
       // Never completed here: the new node's agent completes it after its self-test.
@@ -146,17 +152,22 @@ async function terminateIfFree(
   autoscaling: CycleDeps['autoscaling'],
   event: Extract<HandledEvent, { kind: 'lifecycle-terminate' }>,
   after: ObservedVpc,
-  stillHeld: boolean,
+  fence: Fence,
   fencedOut: string | undefined,
 ): Promise<LifecycleOutcome> {
   const log = d.logger.child({ node: event.instanceId });
-  const carried = egressCarriedBy(after, event.instanceId);
   let why: string | undefined;
-  if (carried) why = `it still carries egress (${carried}); Auto Scaling's heartbeat timeout is the backstop`;
-  else if (fencedOut || !stillHeld) why = `the lease was lost during the cycle${fencedOut ? ` (${fencedOut})` : ''}: the lease holder decides`;
+  // Only a NAT of this VPC (tagged, observed): an action of any other instance — another
+  // team's group, a rule that matches too much — is never natkeeper's to complete.
+  if (!after.nodes.some((n) => n.id === event.instanceId)) why = `${event.instanceId} is not a natkeeper NAT of this VPC: its lifecycle action is not natkeeper's to complete`;
+  else {
+    const carried = egressCarriedBy(after, event.instanceId);
+    if (carried) why = `it still carries egress (${carried}); Auto Scaling's heartbeat timeout is the backstop`;
+    else if (fencedOut || !fence.isLeader()) why = `the lease was lost during the cycle${fencedOut ? ` (${fencedOut})` : ''}: the lease holder decides`;
+  }
   if (why) {
     log.warn('lifecycle_left_open', { group: event.groupName, hook: event.hookName, reason: why });
     return { completed: false, reason: why };
   }
-  return completeTermination(autoscaling, event, log);
+  return completeTermination(autoscaling, event, fence, log);
 }

@@ -30,7 +30,7 @@ export function emfLine(d: EmfDocument): string {
   for (const [k, v] of Object.entries(d.dimensions)) values[k] = v;
   for (const m of d.metrics) {
     if (!Number.isFinite(m.value)) throw new RangeError(`EMF metric ${m.name}: expected a finite number, got ${m.value}`);
-    if (m.name in values || m.name === '_aws') throw new RangeError(`EMF metric ${m.name}: the name is used twice`);
+    if (Object.hasOwn(values, m.name) || m.name === '_aws') throw new RangeError(`EMF metric ${m.name}: the name is used twice`);
     values[m.name] = m.value;
   }
   return JSON.stringify({

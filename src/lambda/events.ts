@@ -2,8 +2,10 @@
 // never throws; it returns one of the known events, or { kind: 'ignored', reason } naming
 // the field that is wrong. Shapes are AWS's (and the lab's: lab/emulator/events/shapes.ts):
 // the envelope { version, id, detail-type, source, account, time, region, resources,
-// detail }. Unknown extra keys are allowed (AWS adds fields over time); the ones used
-// are checked.
+// detail }. Unknown extra keys are allowed (AWS adds fields over time: lifecycle actions
+// gained NotificationMetadata, Origin and Destination); the ones used are checked.
+// Auto Scaling's test notification (sent when a hook's notification target is set up)
+// carries no lifecycle action: it is ignored by name, not as a malformed action.
 import { z } from 'zod';
 import { formatPath } from '../config/errors.js';
 import { EC2_STATES, type Ec2State } from '../domain/signals.js';
@@ -62,6 +64,16 @@ const lifecycleDetail = (transition: string) =>
   });
 
 const detailObject = <T extends z.ZodRawShape>(shape: T) => z.object(shape, { error: 'expected an object' });
+
+/** What Auto Scaling sends instead of a lifecycle action to test a hook's notification target. */
+export const TEST_NOTIFICATION = 'autoscaling:TEST_NOTIFICATION';
+
+/** A lifecycle detail that is Auto Scaling's test notification (`Event`, or the transition, names it). */
+function isTestNotification(detail: unknown): boolean {
+  if (typeof detail !== 'object' || detail === null) return false;
+  const d = detail as Record<string, unknown>;
+  return d['Event'] === TEST_NOTIFICATION || d['LifecycleTransition'] === TEST_NOTIFICATION;
+}
 
 /** (source, detail-type) → the detail's schema and how to build the event from it. */
 const HANDLERS: Record<string, { source: string; detail: z.ZodType; build: (d: never, base: Base) => HandledEvent }> = {
@@ -123,6 +135,7 @@ export function parseEvent(raw: unknown): LambdaEvent {
     const e = env.data;
     const h = Object.hasOwn(HANDLERS, e['detail-type']) ? HANDLERS[e['detail-type']] : undefined;
     if (!h || h.source !== e.source) return { kind: 'ignored', reason: `unknown detail-type ${quote(e['detail-type'])} from ${quote(e.source)}` };
+    if (h.source === 'aws.autoscaling' && isTestNotification(e.detail)) return { kind: 'ignored', reason: `detail: an Auto Scaling test notification (${TEST_NOTIFICATION}), no lifecycle action` };
     const d = h.detail.safeParse(e.detail);
     if (!d.success) return { kind: 'ignored', reason: firstIssue(d.error, ['detail']) };
     return h.build(d.data as never, { id: e.id ?? '', time: Date.parse(e.time) });

@@ -1,5 +1,6 @@
 // EventBridge cannot filter EC2 events by tag, so the state-change, Spot and rebalance
-// rules deliver every instance of the account and region. One filtered Describe call
+// rules deliver every instance of the account and region (and a lifecycle rule may match
+// more groups than natkeeper's: its action must then never be completed here). One filtered Describe call
 // tells whether the event is about one of this VPC's NATs before the Lambda reads the
 // lease or observes the VPC (four calls more): a busy account's instance churn must not
 // spend the account's shared EC2 API budget. A terminated instance stays describable,

@@ -38,13 +38,14 @@ describe('the Lambda core in the lab', () => {
     await lab?.close();
   });
 
-  async function setup() {
+  /** `onlyZone`: the Lambda's config manages that zone of the lab only (default: every zone). */
+  async function setup(o: { onlyZone?: number } = {}) {
     // No replacements during a test: a stopped NAT is taken out of its group, not replaced.
     lab = await startApiLab({ autoScaling: true, topology: { autoScaling: { replacementDelayMs: 600_000 }, realism: { throttling: { enabled: false } } } });
     asg = createAutoScalingClient({ region: 'us-east-1', endpoint: lab.endpoint, credentials: DUMMY_CREDENTIALS, maxAttempts: 1 });
     const leaseName = `lease-${++n}`;
     const config = parseAgentConfig(
-      JSON.stringify({ region: 'us-east-1', lease: { table: TABLE, name: leaseName, ttlMs: 3_000, renewEveryMs: 1_000 }, controller: { vpcId: lab.manifest.vpcId } }),
+      JSON.stringify({ region: 'us-east-1', lease: { table: TABLE, name: leaseName, ttlMs: 3_000, renewEveryMs: 1_000 }, controller: { vpcId: lab.manifest.vpcId, ...(o.onlyZone !== undefined ? { zones: [lab.manifest.zones[o.onlyZone]!.name] } : {}) } }),
       'test',
     );
     const store = () => new DynamoDbLeaseStore({ client: dynamo.client(), tableName: TABLE, leaseName, clock: systemClock });
@@ -90,7 +91,7 @@ describe('the Lambda core in the lab', () => {
     expect(carrierOf(s.eniA)).toBe(s.a2);
     expect(mutatingSeen()).toEqual(['DetachNetworkInterface', 'AttachNetworkInterface']);
     const [rec] = await s.store().history(1);
-    expect(rec).toMatchObject({ holder: 'lambda:natkeeper-test/req-1', action: 'failover', token: out.token, detail: expect.objectContaining({ zone: 'a', via: s.a2 }) });
+    expect(rec).toMatchObject({ holder: expect.stringMatching(/^lambda:natkeeper-test\/req-1\/[0-9a-f]{8}$/), action: 'failover', token: out.token, detail: expect.objectContaining({ zone: 'a', via: s.a2 }) });
     // Released at the end: nobody holds the lease.
     expect(await s.store().current()).toBeNull();
     expect(out.metrics).toMatchObject({ failovers: 1, failbacks: 0, leaseChanges: 1, leaseHeld: 0, zonesWithoutEgress: 0, apiThrottles: 0 });
@@ -169,6 +170,24 @@ describe('the Lambda core in the lab', () => {
     await until('a1 terminated', () => lab.store.instances.get(s.a1)?.state === 'terminated', 5_000);
   });
 
+  it('a terminate lifecycle action of a NAT in a zone this cluster does not manage: never completed', async () => {
+    // Two natkeeper clusters may share a VPC: the Lambda of the one managing zone b only
+    // must leave zone a's actions to zone a's owner.
+    const s = await setup({ onlyZone: 1 });
+    await asg.send(new PutLifecycleHookCommand({ AutoScalingGroupName: 'natkeeper-a', LifecycleHookName: 'nat-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 300, DefaultResult: 'CONTINUE' }));
+    await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: s.a1, ShouldDecrementDesiredCapacity: false }));
+    const member = () => lab.store.autoScalingGroups.get('natkeeper-a')!.instances.find((m) => m.instanceId === s.a1);
+    const token = await until('a1 in Terminating:Wait', () => member()?.pendingHook?.token, 5_000);
+    lab.api.requestLog.clear();
+    const out = await s.core()(
+      lifecycleActionEvent(s.origin, { token, autoScalingGroupName: 'natkeeper-a', autoScalingGroupARN: 'arn:x', lifecycleHookName: 'nat-drain', instanceId: s.a1, transition: 'autoscaling:EC2_INSTANCE_TERMINATING' }),
+      'req-term-other',
+    );
+    expect(out.lifecycle).toEqual({ completed: false, reason: expect.stringContaining('is not a natkeeper NAT of this VPC') });
+    expect(mutatingSeen()).toEqual([]);
+    expect(member()?.lifecycleState).toBe('Terminating:Wait');
+  });
+
   it('a terminate lifecycle action while an agent leads: nothing moved, the action left open', async () => {
     const s = await setup();
     await asg.send(new PutLifecycleHookCommand({ AutoScalingGroupName: 'natkeeper-a', LifecycleHookName: 'nat-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 300, DefaultResult: 'CONTINUE' }));
@@ -216,18 +235,23 @@ describe('the Lambda core in the lab', () => {
     for (const d of s.emf) expect(d).not.toHaveProperty('LeaseHeld');
   });
 
-  it('two concurrent invocations on the same failure: one set of calls, one decision', async () => {
+  // The same request id twice at once is Lambda retrying an attempt that still runs (or
+  // whose frozen container thawed): each attempt is a holder of its own.
+  it.each([
+    ['two concurrent invocations', 'req-x', 'req-y'],
+    ['an async retry while the first attempt of the same request still runs', 'req-z', 'req-z'],
+  ])('%s on the same failure: one set of calls, one decision', async (_name, idX, idY) => {
     const s = await setup();
     await stopped(s.a1);
     lab.api.requestLog.clear();
     const event = instanceStateChangeEvent(s.origin, s.a1, 'stopped');
-    const [x, y] = await Promise.all([s.core()(event, 'req-x'), s.core()(event, 'req-y')]);
+    const [x, y] = await Promise.all([s.core()(event, idX), s.core()(event, idY)]);
     expect(mutatingSeen()).toEqual(['DetachNetworkInterface', 'AttachNetworkInterface']);
     const acted = [x, y].filter((o) => o.executed?.length);
     expect(acted).toHaveLength(1);
     const other = acted[0] === x ? y : x;
     // Either it found the lease taken, or it came after and found nothing to do.
-    expect(other.skipped ?? (other.executed === undefined ? 'nothing to do' : 'acted')).toMatch(/lease held by lambda:natkeeper-test\/req-[xy]|nothing to do/);
+    expect(other.skipped ?? (other.executed === undefined ? 'nothing to do' : 'acted')).toMatch(/lease held by lambda:natkeeper-test\/req-[xyz]\/[0-9a-f]{8}|nothing to do/);
     const failovers = (await s.store().history(10)).filter((r) => r.action === 'failover');
     expect(failovers).toHaveLength(1);
     expect(carrierOf(s.eniA)).toBe(s.a2);
@@ -246,7 +270,7 @@ describe('the Lambda core in the lab', () => {
       const out = await handler({ version: '0', id: 'e-1', 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: {} }, { awsRequestId: 'aws-req-1' });
       expect(out).toMatchObject({ requestId: 'aws-req-1', event: 'schedule', metrics: { failovers: 1 } });
       expect(carrierOf(s.eniA)).toBe(s.a2);
-      expect((await s.store().history(1))[0]).toMatchObject({ holder: 'lambda:nk-fn/aws-req-1' });
+      expect((await s.store().history(1))[0]).toMatchObject({ holder: expect.stringMatching(/^lambda:nk-fn\/aws-req-1\//) });
       const emfLines = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((d) => '_aws' in d);
       expect(emfLines.map((d) => (d['_aws'] as { CloudWatchMetrics: { Namespace: string }[] }).CloudWatchMetrics[0]!.Namespace)).toEqual(['NatKeeperTest', 'NatKeeperTest']);
     } finally {

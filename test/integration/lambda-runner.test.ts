@@ -88,6 +88,8 @@ describe('the lab Lambda runner: webhook → invocation, retries, schedule', () 
       ['webhook', 2, undefined],
     ]);
     expect(invocations[1]!.endedAt! >= invocations[1]!.startedAt).toBe(true);
+    // Lambda retries an async invocation under the same request id.
+    expect(invocations[1]!.requestId).toBe(invocations[0]!.requestId);
   });
 
   it('after maxAttempts failed invocations the event is discarded: answered 200, not invoked again', async () => {

@@ -84,18 +84,43 @@ describe('createLambdaCore without controller.vpcId', () => {
     const noVpc = parseAgentConfig('{}', 'test');
     expect(() => createLambdaCore({ config: noVpc, ec2: { send: async () => ({}) } as never, autoscaling: { send: async () => ({}) } as never, leaseStore: new MemoryLeaseStore({ clock: new ManualClock() }), holder: 'h', clock: new ManualClock(), logger: createLogger({ write: () => {} }), emit: () => {} })).toThrow(/^controller\.vpcId: required for the Lambda/);
   });
-  it("an EC2 event about an instance that is not one of the VPC's NATs: one filtered Describe call, no lease, skipped", async () => {
+  const notNat = 'i-0aaaaaaaaaaaaaaaa';
+  const lifecycle = (type: string, transition: string) => ({
+    'detail-type': type,
+    source: 'aws.autoscaling',
+    time: '2026-01-01T00:00:00Z',
+    detail: { LifecycleActionToken: '87654321-4321-4321-4321-210987654321', AutoScalingGroupName: 'other-team', LifecycleHookName: 'drain', EC2InstanceId: notNat, LifecycleTransition: transition },
+  });
+  // A lifecycle action of another group must never be completed: CONTINUE would cut its
+  // owner's drain short. EventBridge cannot filter EC2 events by tag either.
+  it.each([
+    ['instance-state', { 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', time: '2026-01-01T00:00:00Z', detail: { 'instance-id': notNat, state: 'stopped' } }],
+    ['spot-interruption', { 'detail-type': 'EC2 Spot Instance Interruption Warning', source: 'aws.ec2', time: '2026-01-01T00:00:00Z', detail: { 'instance-id': notNat, 'instance-action': 'terminate' } }],
+    ['lifecycle-terminate', lifecycle('EC2 Instance-terminate Lifecycle Action', 'autoscaling:EC2_INSTANCE_TERMINATING')],
+    ['lifecycle-launch', lifecycle('EC2 Instance-launch Lifecycle Action', 'autoscaling:EC2_INSTANCE_LAUNCHING')],
+  ])("%s about an instance that is not one of the VPC's NATs: one filtered Describe call, no lease, nothing completed", async (kind, event) => {
     const sent: unknown[] = [];
     const t = make(async (cmd) => {
       sent.push((cmd as { input: unknown }).input);
       return { Reservations: [] };
     });
-    const event = { 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', time: '2026-01-01T00:00:00Z', detail: { 'instance-id': 'i-0aaaaaaaaaaaaaaaa', state: 'stopped' } };
     const out = await t.core(event, 'r-3');
-    expect(out).toMatchObject({ event: 'instance-state', skipped: 'i-0aaaaaaaaaaaaaaaa is not a natkeeper NAT of vpc-0123456789abcdef0' });
+    expect(out).toMatchObject({ event: kind, skipped: `${notNat} is not a natkeeper NAT of vpc-0123456789abcdef0` });
+    expect(out.lifecycle).toBeUndefined();
     expect(t.calls).toEqual(['DescribeInstancesCommand']);
-    expect(sent[0]).toMatchObject({ Filters: expect.arrayContaining([{ Name: 'instance-id', Values: ['i-0aaaaaaaaaaaaaaaa'] }, { Name: 'vpc-id', Values: ['vpc-0123456789abcdef0'] }, { Name: 'tag:natkeeper:role', Values: ['nat'] }]) });
+    expect(sent[0]).toMatchObject({ Filters: expect.arrayContaining([{ Name: 'instance-id', Values: [notNat] }, { Name: 'vpc-id', Values: ['vpc-0123456789abcdef0'] }, { Name: 'tag:natkeeper:role', Values: ['nat'] }]) });
     expect(await t.store.currentToken()).toBe(0);
     expect(t.emf).toEqual([expect.objectContaining({ Failovers: 0, LeaseChanges: 0 })]);
+  });
+
+  it('the NAT check failing (an AWS error): logged, metrics emitted, rethrown for the async retry', async () => {
+    const t = make(async () => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' });
+    });
+    const event = { 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', time: '2026-01-01T00:00:00Z', detail: { 'instance-id': notNat, state: 'stopped' } };
+    await expect(t.core(event, 'r-4')).rejects.toThrow('Rate exceeded');
+    expect(await t.store.currentToken()).toBe(0);
+    expect(t.emf).toEqual([expect.objectContaining({ ApiThrottles: 1, LeaseChanges: 0 })]);
+    expect(t.logs.find((l) => l['event'] === 'invocation_failed')).toMatchObject({ level: 'error', requestId: 'r-4', apiThrottles: 1 });
   });
 });
