@@ -143,12 +143,18 @@ describe('the Lambda core in the lab', () => {
     expect(out.metrics).toMatchObject({ failovers: 1, outageSeconds: 0 });
   });
 
+  /** A terminate hook on zone a's group, then a scale-in of `id`: its lifecycle token once it waits in Terminating:Wait. */
+  async function scaleInIntoWait(id: string) {
+    await asg.send(new PutLifecycleHookCommand({ AutoScalingGroupName: 'natkeeper-a', LifecycleHookName: 'nat-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 300, DefaultResult: 'CONTINUE' }));
+    await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: id, ShouldDecrementDesiredCapacity: false }));
+    const member = () => lab.store.autoScalingGroups.get('natkeeper-a')!.instances.find((m) => m.instanceId === id);
+    const token = await until('Terminating:Wait', () => (member()?.lifecycleState === 'Terminating:Wait' ? member()!.pendingHook?.token : undefined), 5_000);
+    return { token, member };
+  }
+
   it('a terminate lifecycle action for the carrier: egress moved, then CONTINUE — the instance leaves Terminating:Wait', async () => {
     const s = await setup();
-    await asg.send(new PutLifecycleHookCommand({ AutoScalingGroupName: 'natkeeper-a', LifecycleHookName: 'nat-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 300, DefaultResult: 'CONTINUE' }));
-    await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: s.a1, ShouldDecrementDesiredCapacity: false }));
-    const member = () => lab.store.autoScalingGroups.get('natkeeper-a')!.instances.find((m) => m.instanceId === s.a1);
-    const token = await until('a1 in Terminating:Wait', () => (member()?.lifecycleState === 'Terminating:Wait' ? member()!.pendingHook?.token : undefined), 5_000);
+    const { token } = await scaleInIntoWait(s.a1);
     const event = lifecycleActionEvent(s.origin, {
       token,
       autoScalingGroupName: 'natkeeper-a',
@@ -174,10 +180,7 @@ describe('the Lambda core in the lab', () => {
     // Two natkeeper clusters may share a VPC: the Lambda of the one managing zone b only
     // must leave zone a's actions to zone a's owner.
     const s = await setup({ onlyZone: 1 });
-    await asg.send(new PutLifecycleHookCommand({ AutoScalingGroupName: 'natkeeper-a', LifecycleHookName: 'nat-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 300, DefaultResult: 'CONTINUE' }));
-    await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: s.a1, ShouldDecrementDesiredCapacity: false }));
-    const member = () => lab.store.autoScalingGroups.get('natkeeper-a')!.instances.find((m) => m.instanceId === s.a1);
-    const token = await until('a1 in Terminating:Wait', () => member()?.pendingHook?.token, 5_000);
+    const { token, member } = await scaleInIntoWait(s.a1);
     lab.api.requestLog.clear();
     const out = await s.core()(
       lifecycleActionEvent(s.origin, { token, autoScalingGroupName: 'natkeeper-a', autoScalingGroupARN: 'arn:x', lifecycleHookName: 'nat-drain', instanceId: s.a1, transition: 'autoscaling:EC2_INSTANCE_TERMINATING' }),
@@ -190,11 +193,8 @@ describe('the Lambda core in the lab', () => {
 
   it('a terminate lifecycle action while an agent leads: nothing moved, the action left open', async () => {
     const s = await setup();
-    await asg.send(new PutLifecycleHookCommand({ AutoScalingGroupName: 'natkeeper-a', LifecycleHookName: 'nat-drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 300, DefaultResult: 'CONTINUE' }));
     await s.store().acquire('i-0agent00000000000', 30_000);
-    await asg.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: s.a1, ShouldDecrementDesiredCapacity: false }));
-    const member = () => lab.store.autoScalingGroups.get('natkeeper-a')!.instances.find((m) => m.instanceId === s.a1);
-    const token = await until('a1 in Terminating:Wait', () => member()?.pendingHook?.token, 5_000);
+    const { token, member } = await scaleInIntoWait(s.a1);
     lab.api.requestLog.clear();
     const out = await s.core()(
       lifecycleActionEvent(s.origin, { token, autoScalingGroupName: 'natkeeper-a', autoScalingGroupARN: 'arn:x', lifecycleHookName: 'nat-drain', instanceId: s.a1, transition: 'autoscaling:EC2_INSTANCE_TERMINATING' }),

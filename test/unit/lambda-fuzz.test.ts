@@ -13,22 +13,12 @@ import { parseEvent } from '../../src/lambda/events.js';
 import { ManualClock } from '../../src/lease/clock.js';
 import { MemoryLeaseStore } from '../../src/lease/memory.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { seeded } from '../support/prng.js';
 
 const RANDOM_JSON = 1_500;
 const MUTATED = 1_500;
 
-/** mulberry32: a small seeded PRNG, so every run sees the same values. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(0x6e6b6c);
+const rand = seeded(0x6e6b6c);
 const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 

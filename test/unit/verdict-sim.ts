@@ -12,17 +12,7 @@ export type Outcome = (node: string, target: string, vantage: Vantage, round: nu
 
 export const allPass: Outcome = () => true;
 
-/** mulberry32: a small deterministic generator, so a failing run can be replayed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded } from '../support/prng.js';
 
 export function vantagesOf(node: string, nodes: readonly string[]): Vantage[] {
   return ['self', ...nodes.filter((n) => n !== node).map((n): Vantage => `peer:${n}`)];
