@@ -1,6 +1,9 @@
 // The default alarm topic: SSE with a customer managed key (CloudWatch alarms and Auto
 // Scaling notifications cannot publish to a topic encrypted with the AWS managed
 // alias/aws/sns key: its key policy cannot be changed to let them in), TLS-only publishers.
+// The TLS-only statement creates a topic policy, which replaces SNS's default one (that
+// let the account's services publish): CloudWatch alarms need their own Allow back, or
+// every alarm action fails with "not authorized to perform: SNS:Publish".
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -39,5 +42,18 @@ export function createAlarmTopic(scope: Construct, id: string): sns.Topic {
       },
     }),
   );
-  return new sns.Topic(group, 'Topic', { displayName: 'natkeeper alarms', masterKey: key, enforceSSL: true });
+  const topic = new sns.Topic(group, 'Topic', { displayName: 'natkeeper alarms', masterKey: key, enforceSSL: true });
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublish',
+      actions: ['sns:Publish'],
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+      },
+    }),
+  );
+  return topic;
 }

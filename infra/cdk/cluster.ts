@@ -87,7 +87,7 @@ export class NatKeeperCluster extends Construct {
         resources: [assets.bundle, assets.unit].map((a) => a.bucket.arnForObjects(a.s3ObjectKey)),
       }),
     );
-    acknowledgeNatkeeperPolicy(this.role, this.clusterName);
+    acknowledgeNatkeeperPolicy(this.role, 'agent', this.clusterName);
 
     // One profile for every zone's launch template.
     const instanceProfile = new iam.InstanceProfile(this, 'AgentInstanceProfile', { role: this.role });

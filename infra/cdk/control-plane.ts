@@ -66,7 +66,7 @@ export class NatKeeperControlPlane extends Construct {
         statements: [new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] })],
       }),
     );
-    acknowledgeNatkeeperPolicy(this.role, props.clusterName);
+    acknowledgeNatkeeperPolicy(this.role, 'lambda', props.clusterName);
 
     const controller = {
       vpcId: props.vpcId,

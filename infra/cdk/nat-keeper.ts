@@ -22,6 +22,13 @@ interface ServedZone extends ClusterZone {
 
 const ROUTE_TABLE_ID = /^rtb-[0-9a-f]{8,17}$/;
 
+/**
+ * The NatKeeper serving each VPC (by construct): a second one would add a second default
+ * route to the same private tables, which CloudFormation only rejects mid-deploy, and its
+ * agents would discover the first cluster's NAT nodes as peers (same VPC, same role tag).
+ */
+const servedBy = new WeakMap<ec2.IVpc, string>();
+
 export class NatKeeper extends Construct {
   /** Everything natkeeper deployed: zone groups, lease table, alarm topic, control plane. */
   readonly cluster: NatKeeperCluster;
@@ -36,6 +43,7 @@ export class NatKeeper extends Construct {
     checkZoneKeys('NatKeeper', 'fallbackNatGatewayIds', options.fallbackNatGatewayIds, zones);
     this.zones = zones;
 
+    servedBy.set(props.vpc, this.node.path);
     this.cluster = new NatKeeperCluster(this, 'Cluster', { vpc: props.vpc, zones: served, options });
     const clusterName = this.cluster.clusterName;
     for (const [i, z] of served.entries()) {
@@ -72,6 +80,8 @@ function servedZones(props: NatKeeperProps): ServedZone[] {
   const vpc = props.vpc;
   if (vpc.node.tryFindChild('NatKeeper') instanceof NatKeeperCluster)
     throw invalid('NatKeeper', 'vpc already egresses through a NatKeeperProvider (natGatewayProvider): use the provider alone, not NatKeeper as well');
+  const other = servedBy.get(vpc);
+  if (other !== undefined) throw invalid('NatKeeper', `vpc is already served by the NatKeeper at ${other}: use one NatKeeper per VPC, with every zone to serve in its zones`);
   const routeTables = props.routeTables ?? {};
   // Private subnets of this app that already have a default route (NAT gateways, NAT
   // instances): their tables cannot take a second one.

@@ -57,7 +57,7 @@ export interface NatKeeperOptions {
   /**
    * The agents' data-path probe targets (the agent config's probe.targets; names unique).
    *
-   * @default the agent's default targets (DEFAULT_PROBE_TARGETS: 1.1.1.1:443, http://checkip.amazonaws.com, 8.8.8.8:443)
+   * @default the agent's defaults: tcp 1.1.1.1:443, http checkip.amazonaws.com:80, tcp 8.8.8.8:443 (DEFAULT_PROBE_TARGETS)
    */
   readonly probeTargets?: NatKeeperProbeTarget[];
   /**
@@ -69,14 +69,17 @@ export interface NatKeeperOptions {
   /**
    * The lease store.
    *
-   * @default a new DynamoDB table (see NatKeeperLeaseStoreOptions.table)
+   * @default a new DynamoDB table: on-demand, point-in-time recovery, retained on stack deletion
    */
   readonly leaseStore?: NatKeeperLeaseStoreOptions;
   /**
    * Where the alarms (no lease holder, zone without egress, repeated failovers) and the Auto
-   * Scaling notifications go.
+   * Scaling notifications go. A topic of your own must let them publish: its policy must
+   * allow sns:Publish to cloudwatch.amazonaws.com (a custom topic policy replaces SNS's
+   * default), and a KMS key encrypting it must let cloudwatch.amazonaws.com and the Auto
+   * Scaling service-linked role use it (kms:Decrypt, kms:GenerateDataKey*).
    *
-   * @default a new SNS topic, encrypted with a new KMS key, that refuses non-TLS publishers
+   * @default a new SNS topic encrypted with a new KMS key, refusing non-TLS publishers
    */
   readonly alarmTopic?: sns.ITopic;
   /**

@@ -1,18 +1,23 @@
 // NatKeeper on a VPC the app creates (natGateways: 0) with every default, and on an
 // imported VPC with every prop set: the resources, how they are wired, and cdk-nag's
 // AwsSolutions pack with no unacknowledged finding. One synthesis per stack (beforeAll).
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatKeeper, natkeeperBundles, NATKEEPER_TAGS } from '../../infra/cdk/index.js';
-import { agentConfigSchema } from '../../src/config/agent-config.js';
+import { EC2_STATES_WATCHED, NatKeeper, natkeeperBundles, NATKEEPER_TAGS } from '../../infra/cdk/index.js';
+import { DETAIL_TYPES, instanceStateChangeEvent, lifecycleActionEvent, rebalanceRecommendationEvent, spotInterruptionEvent } from '../../lab/emulator/events/shapes.js';
+import { parseAgentConfig, type AgentConfig } from '../../src/config/agent-config.js';
 import { TAGS } from '../../src/controller/observe.js';
-import { removeTestOutdirs, SYNTH_TIMEOUT_MS, TEST_ZONES, testStack, vpcWithoutNat } from './stacks.js';
+import { natkeeperPolicy } from '../../src/iam/policy.js';
+import { loadLambdaEnv } from '../../src/lambda/config.js';
+import { removeTestOutdirs, SYNTH_TIMEOUT_MS, TEST_ENV, TEST_ZONES, testStack, vpcWithoutNat } from './stacks.js';
 import { logicalIds, placeholderResolver, renderJoin, resourceLike, type Cfn } from './template-values.js';
 
 afterAll(removeTestOutdirs);
@@ -31,12 +36,18 @@ function nagFindings(stack: Stack): string[] {
   return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`));
 }
 
-/** The agent config a launch template's user data writes, references replaced by stand-ins. */
-function userDataConfig(launchTemplate: Record<string, Cfn>): { script: string; config: unknown } {
+/**
+ * The agent config a launch template's user data writes, references replaced by stand-ins,
+ * read the way the agent reads /etc/natkeeper/natkeeper.yaml (YAML loader + schema); and
+ * the whole script checked by bash's parser, as cloud-init will run it.
+ */
+function userDataConfig(launchTemplate: Record<string, Cfn>): { script: string; config: AgentConfig } {
   const script = renderJoin(launchTemplate.LaunchTemplateData.UserData['Fn::Base64'], resolve);
-  const m = /cat > \/etc\/natkeeper\/natkeeper\.yaml <<'NATKEEPER_CONFIG_EOF'\n(.*)\nNATKEEPER_CONFIG_EOF/s.exec(script);
+  const syntax = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
+  if (syntax.status !== 0) throw new Error(`user data is not valid bash: ${syntax.stderr}\n${script}`);
+  const m = /cat > \/etc\/natkeeper\/natkeeper\.yaml <<'NATKEEPER_CONFIG_EOF'\n(.*)\nNATKEEPER_CONFIG_EOF\n/s.exec(script);
   if (!m) throw new Error(`no config heredoc in user data:\n${script}`);
-  return { script, config: JSON.parse(m[1]!) };
+  return { script, config: parseAgentConfig(m[1]!, 'user data natkeeper.yaml') };
 }
 
 describe('NatKeeper on a VPC of the app, defaults', () => {
@@ -133,18 +144,33 @@ describe('NatKeeper on a VPC of the app, defaults', () => {
   it('boots the agent from its unit with a config the agent schema accepts', () => {
     const lt = resourceLike(template, 'AWS::EC2::LaunchTemplate', 'ZoneBLaunchTemplate');
     const { script, config } = userDataConfig(lt.props);
-    expect(script).toContain('dnf install -y nodejs22 nftables conntrack-tools');
-    expect(script).toContain('exec /usr/bin/node-22 /opt/natkeeper/natkeeper.mjs');
-    expect(script).toContain('install -m 0644 /opt/natkeeper/natkeeper-agent.service /etc/systemd/system/natkeeper-agent.service');
-    expect(script).toContain('systemctl enable --now natkeeper-agent.service');
-    expect(script).toContain('/usr/bin/natkeeper config check /etc/natkeeper/natkeeper.yaml');
+    // The assets of this stack, fetched from its region's asset bucket.
+    const s3 = (asset: string) => {
+      const a = nat.cluster.node.findChild(asset) as s3assets.Asset;
+      return `s3://${stack.resolve(a.s3BucketName)}/${stack.resolve(a.s3ObjectKey)}`;
+    };
+    // In this order: fail fast, packages, assets, the CLI, the config, its check, the unit.
+    const steps = [
+      '#!/bin/bash\nset -euo pipefail\n',
+      'dnf install -y nodejs22 nftables conntrack-tools && break',
+      `aws s3 cp '${s3('AgentBundle')}' '/opt/natkeeper/natkeeper.mjs' --region ${TEST_ENV.region}\n`,
+      `aws s3 cp '${s3('AgentUnit')}' '/opt/natkeeper/natkeeper-agent.service' --region ${TEST_ENV.region}\n`,
+      'exec /usr/bin/node-22 /opt/natkeeper/natkeeper.mjs "$@"',
+      "cat > /etc/natkeeper/natkeeper.yaml <<'NATKEEPER_CONFIG_EOF'",
+      '\n/usr/bin/natkeeper config check /etc/natkeeper/natkeeper.yaml\n',
+      '\ninstall -m 0644 /opt/natkeeper/natkeeper-agent.service /etc/systemd/system/natkeeper-agent.service\n',
+      '\nsystemctl daemon-reload\nsystemctl enable --now natkeeper-agent.service',
+    ];
+    expect(steps.filter((step) => !script.includes(step)), script).toEqual([]);
+    const at = steps.map((step) => script.indexOf(step));
+    expect(at).toEqual([...at].sort((x, y) => x - y));
+    expect(script.startsWith(steps[0]!)).toBe(true);
     // The CLI and config paths are the ones the unit starts the agent with.
     expect(readFileSync(natkeeperBundles().agentUnitFile, 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/natkeeper agent --config \/etc\/natkeeper\/natkeeper\.yaml$/m);
-    const parsed = agentConfigSchema.parse(config);
-    expect(parsed.lease).toMatchObject({ store: 'dynamodb', table: STAND_INS.LeaseTable, name: clusterName });
-    expect(parsed.controller).toMatchObject({ zones: [...TEST_ZONES], failbackAfterMs: 60_000 });
-    expect(parsed.ec2.floatingEni).toEqual({ id: STAND_INS.FloatingEni, carry: false, deviceIndex: 1 });
-    expect(parsed.probe.targets.map((t) => t.host)).toEqual(['1.1.1.1', 'checkip.amazonaws.com', '8.8.8.8']);
+    expect(config.lease).toMatchObject({ store: 'dynamodb', table: STAND_INS.LeaseTable, name: clusterName });
+    expect(config.controller).toMatchObject({ zones: [...TEST_ZONES], failbackAfterMs: 60_000 });
+    expect(config.ec2.floatingEni).toEqual({ id: STAND_INS.FloatingEni, carry: false, deviceIndex: 1 });
+    expect(config.probe.targets.map((t) => t.host)).toEqual(['1.1.1.1', 'checkip.amazonaws.com', '8.8.8.8']);
     // This zone's ENI, not another's.
     const raw = JSON.stringify(lt.props.LaunchTemplateData.UserData);
     expect(raw).toContain('ZoneBFloatingEni');
@@ -172,14 +198,17 @@ describe('NatKeeper on a VPC of the app, defaults', () => {
     });
   });
 
-  it('runs the Lambda outside the VPC on Node 22 arm64 with a config the agent schema accepts', () => {
+  it('runs the Lambda outside the VPC on Node 22 arm64 with an environment its own loader accepts', () => {
     const fn = resourceLike(template, 'AWS::Lambda::Function', 'ControlPlaneFunction');
     expect(fn.props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', Timeout: 60 });
     expect(fn.props.VpcConfig).toBeUndefined();
     expect(fn.props.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringContaining('ControlPlaneLogs') });
     const env = fn.props.Environment.Variables;
-    expect(env.NATKEEPER_METRICS_NAMESPACE).toBe(`NatKeeper/${clusterName}`);
-    const config = agentConfigSchema.parse(JSON.parse(renderJoin(env.NATKEEPER_CONFIG, resolve)));
+    // What the handler reads at cold start (src/lambda/config.ts), tokens replaced by stand-ins.
+    const { config, namespace, holder } = loadLambdaEnv({ ...env, NATKEEPER_CONFIG: renderJoin(env.NATKEEPER_CONFIG, resolve), AWS_LAMBDA_FUNCTION_NAME: 'fn' });
+    // The namespace the alarms watch.
+    expect(namespace).toBe(`NatKeeper/${clusterName}`);
+    expect(holder).toBe('lambda:fn');
     expect(config.region).toBe('eu-west-1');
     expect(config.lease).toMatchObject({ store: 'dynamodb', table: STAND_INS.LeaseTable, name: clusterName });
     expect(config.controller).toMatchObject({ vpcId: STAND_INS.Vpc, zones: [...TEST_ZONES], failbackAfterMs: 60_000 });
@@ -210,6 +239,33 @@ describe('NatKeeper on a VPC of the app, defaults', () => {
     template.resourcePropertiesCountIs('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com', Action: 'lambda:InvokeFunction' }, 5);
   });
 
+  it('matches the events AWS sends (the lab\'s shapes, as the Lambda is tested with) and nothing else', () => {
+    const origin = { region: TEST_ENV.region, accountId: TEST_ENV.account, now: () => Date.now() };
+    const groups = logicalIds(template, 'AWS::AutoScaling::AutoScalingGroup');
+    const patterns = logicalIds(template, 'AWS::Events::Rule')
+      .map((id) => template.toJSON().Resources[id].Properties.EventPattern)
+      .filter((p: Cfn) => p !== undefined);
+    // EventBridge semantics for the patterns used here: every key listed must match one of its values.
+    const value = (v: Cfn): unknown => (v && typeof v === 'object' && 'Ref' in v ? v.Ref : v);
+    const matches = (pattern: Cfn, event: Cfn): boolean =>
+      Object.entries(pattern).every(([key, want]) =>
+        Array.isArray(want) ? want.map(value).includes(event?.[key]) : matches(want, event?.[key]),
+      );
+    const wakes = (event: Cfn) => patterns.some((p: Cfn) => matches(p, event));
+    const lifecycle = (transition: 'autoscaling:EC2_INSTANCE_LAUNCHING' | 'autoscaling:EC2_INSTANCE_TERMINATING', group: string) =>
+      lifecycleActionEvent(origin, { token: 't', autoScalingGroupName: group, autoScalingGroupARN: 'arn', lifecycleHookName: 'h', instanceId: 'i-1', transition });
+    const woken = [
+      ...EC2_STATES_WATCHED.map((state) => instanceStateChangeEvent(origin, 'i-1', state)),
+      spotInterruptionEvent(origin, 'i-1', 'terminate'),
+      rebalanceRecommendationEvent(origin, 'i-1'),
+      ...groups.flatMap((g) => [lifecycle('autoscaling:EC2_INSTANCE_LAUNCHING', g), lifecycle('autoscaling:EC2_INSTANCE_TERMINATING', g)]),
+    ];
+    expect(woken.filter((e) => !wakes(e))).toEqual([]);
+    expect(new Set(woken.map((e) => e['detail-type']))).toEqual(new Set(DETAIL_TYPES));
+    const ignored = [instanceStateChangeEvent(origin, 'i-1', 'running'), instanceStateChangeEvent(origin, 'i-1', 'pending'), lifecycle('autoscaling:EC2_INSTANCE_TERMINATING', 'someone-elses-group')];
+    expect(ignored.filter((e) => wakes(e))).toEqual([]);
+  });
+
   it('alarms on the contract\'s metrics to the topic', () => {
     const topic = { Ref: resourceLike(template, 'AWS::SNS::Topic', 'Topic').id };
     const namespace = `NatKeeper/${clusterName}`;
@@ -232,21 +288,41 @@ describe('NatKeeper on a VPC of the app, defaults', () => {
     for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect(a.Properties.Dimensions).toBeUndefined();
   });
 
-  it('sends Auto Scaling notifications to an encrypted, TLS-only topic', () => {
+  it('sends Auto Scaling notifications to an encrypted, TLS-only topic that CloudWatch may publish to', () => {
     const topic = resourceLike(template, 'AWS::SNS::Topic', 'Topic');
     expect(topic.props.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [expect.stringContaining('AlarmsKey'), 'Arn'] });
-    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
-    });
+    // A topic policy replaces SNS's default one: without this Allow, no alarm action is delivered.
+    const statements = resourceLike(template, 'AWS::SNS::TopicPolicy', 'Topic').props.PolicyDocument.Statement;
+    expect(statements).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Resource: { Ref: topic.id },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': TEST_ENV.account },
+          ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:cloudwatch:${TEST_ENV.region}:${TEST_ENV.account}:alarm:*`]] } },
+        },
+      }),
+    ]);
     for (const g of Object.values(template.findResources('AWS::AutoScaling::AutoScalingGroup')))
       expect(g.Properties.NotificationConfigurations).toEqual([expect.objectContaining({ TopicARN: { Ref: topic.id } })]);
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
   it('gives both roles the natkeeper policy: every mutation needs the cluster tag', () => {
-    const policies = ['ClusterAgentRole', 'ControlPlaneRole'].map((part) => resourceLike(template, 'AWS::IAM::Role', part).props);
-    for (const role of policies) {
-      const doc = role.Policies.find((p: Cfn) => p.PolicyName === 'natkeeper').PolicyDocument;
+    const roles = [
+      ['ClusterAgentRole', 'agent'],
+      ['ControlPlaneRole', 'lambda'],
+    ] as const;
+    for (const [part, principal] of roles) {
+      const role = resourceLike(template, 'AWS::IAM::Role', part).props;
+      expect(role.Policies.map((p: Cfn) => p.PolicyName)).toEqual(['natkeeper']);
+      const doc = role.Policies[0].PolicyDocument;
+      // The statements src/iam/policy.ts writes for this principal (natkeeper iam-policy prints the same).
+      const expected = natkeeperPolicy({ principal, clusterName, leaseTable: 'any-table' }).Statement;
+      expect(doc.Statement.map((st: Cfn) => [st.Sid, [st.Action].flat()])).toEqual(expected.map((st) => [st.Sid, st.Action]));
       const mutating = doc.Statement.filter((s: Cfn) => [s.Action].flat().some((a: string) => /^(ec2:(Replace|Attach|Detach|Modify)|autoscaling:(Complete|Record))/.test(a)));
       expect(mutating.length).toBeGreaterThan(3);
       for (const s of mutating) {
@@ -262,6 +338,14 @@ describe('NatKeeper on a VPC of the app, defaults', () => {
     const logging = resourceLike(template, 'AWS::IAM::Policy', 'ControlPlaneLogging').props.PolicyDocument.Statement;
     expect(logging).toEqual([expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringContaining('ControlPlaneLogs'), 'Arn'] } })]);
     template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
+    // Nothing else grants anything (the VPC's flow log role is the test VPC's own).
+    expect(logicalIds(template, 'AWS::IAM::Policy').map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'NatClusterAgentRoleDefaultPolicy',
+      'NatClusterControlPlaneLogging',
+      'VpcFlowLogIAMRoleDefaultPolicy',
+    ]);
+    template.resourceCountIs('AWS::IAM::Role', 3);
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
   });
 
   it('passes cdk-nag AwsSolutions with every acknowledgement reasoned', () => {
@@ -344,13 +428,12 @@ describe('NatKeeper on an imported VPC, every prop set', () => {
 
   it('hands probe targets, failback and the fallback NAT Gateway to the agents and the Lambda', () => {
     const lt = resourceLike(template, 'AWS::EC2::LaunchTemplate', 'ZoneALaunchTemplate');
-    const { config } = userDataConfig(lt.props);
-    const agent = agentConfigSchema.parse(config);
+    const { config: agent } = userDataConfig(lt.props);
     expect(agent.probe.targets.map((t) => t.name)).toEqual(['edge', 'icmp:198.51.100.1']);
     expect(agent.controller).toMatchObject({ failbackAfterMs: 120_000, fallbackNatGatewayIds: { 'eu-west-1a': 'nat-0123456789abcdef0' }, zones: ['eu-west-1a', 'eu-west-1b'] });
     expect(agent.lease).toMatchObject({ name: 'prod-egress' });
     const fn = resourceLike(template, 'AWS::Lambda::Function', 'ControlPlaneFunction');
-    const lambdaConfig = agentConfigSchema.parse(JSON.parse(renderJoin(fn.props.Environment.Variables.NATKEEPER_CONFIG, resolve)));
+    const lambdaConfig = loadLambdaEnv({ NATKEEPER_CONFIG: renderJoin(fn.props.Environment.Variables.NATKEEPER_CONFIG, resolve) }).config;
     expect(lambdaConfig.controller).toMatchObject({ vpcId: 'vpc-0a1b2c3d4e5f60718', fallbackNatGatewayIds: { 'eu-west-1a': 'nat-0123456789abcdef0' } });
     const role = resourceLike(template, 'AWS::IAM::Role', 'ControlPlaneRole').props;
     const statements = role.Policies[0].PolicyDocument.Statement;

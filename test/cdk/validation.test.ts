@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duration, type Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, type Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NatKeeper, NatKeeperProvider, natkeeperBundles, type NatKeeperProps } from '../../infra/cdk/index.js';
@@ -37,6 +37,17 @@ describe('NatKeeper props validation', () => {
     ['nodesPerZone 0', natKeeper({ nodesPerZone: 0 }), 'NatKeeper: nodesPerZone must be an integer from 1 to 10, got 0'],
     ['nodesPerZone 11', natKeeper({ nodesPerZone: 11 }), 'NatKeeper: nodesPerZone must be an integer from 1 to 10, got 11'],
     ['nodesPerZone 1.5', natKeeper({ nodesPerZone: 1.5 }), 'NatKeeper: nodesPerZone must be an integer from 1 to 10, got 1.5'],
+    ['nodesPerZone NaN', natKeeper({ nodesPerZone: NaN }), 'NatKeeper: nodesPerZone must be an integer from 1 to 10, got NaN'],
+    ['an empty clusterName', natKeeper({ clusterName: '' }), 'NatKeeper: clusterName must be 1-128 of A-Z a-z 0-9 _ . - (a literal: it names the lease and tags every resource), got ""'],
+    ['a clusterName of 129 characters', natKeeper({ clusterName: 'x'.repeat(129) }), /^NatKeeper: clusterName must be 1-128 of/],
+    ['a clusterName token', natKeeper({ clusterName: Lazy.string({ produce: () => 'prod' }) }), /^NatKeeper: clusterName must be 1-128 of A-Z a-z 0-9 _ \. - \(a literal/],
+    ['a failbackAfter token', natKeeper({ failbackAfter: Duration.seconds(Lazy.number({ produce: () => 5 })) }), 'NatKeeper: failbackAfter must be a literal duration, not a token'],
+    ['no probe targets', natKeeper({ probeTargets: [] }), 'NatKeeper: probeTargets: expected at least one probe target'],
+    [
+      'a probe target host with a scheme',
+      natKeeper({ probeTargets: [{ kind: 'http', host: 'https://example.com' }] }),
+      'NatKeeper: probeTargets[0].host: expected a host name or IP address (no scheme, port or path)',
+    ],
     ['spot with one node per zone', natKeeper({ spot: true, nodesPerZone: 1 }), /^NatKeeper: spot needs nodesPerZone of at least 2 .*got nodesPerZone 1$/],
     ['clusterName with a space', natKeeper({ clusterName: 'prod egress' }), 'NatKeeper: clusterName must be 1-128 of A-Z a-z 0-9 _ . -'],
     ['failbackAfter of two days', natKeeper({ failbackAfter: Duration.days(2) }), 'NatKeeper: failbackAfter: expected at most 86400000 ms (got 172800000 ms)'],
@@ -92,15 +103,6 @@ describe('NatKeeper props validation', () => {
       /^NatKeeper: vpc has NAT gateways: the private subnet .* already has a default route\. Create the vpc with natGateways: 0, or pass routeTables/,
     ],
     [
-      'route tables that the VPC\'s NAT gateways already route',
-      natKeeper({
-        vpc: (s) => new ec2.Vpc(s, 'WithNat', { maxAzs: 2, natGateways: 1 }),
-        routeTables: {},
-        zones: ['eu-west-1a'],
-      }),
-      /^NatKeeper: vpc has NAT gateways/,
-    ],
-    [
       'a VPC that already uses NatKeeperProvider',
       natKeeper({ vpc: (s) => new ec2.Vpc(s, 'Provided', { maxAzs: 1, natGatewayProvider: new NatKeeperProvider() }) }),
       'NatKeeper: vpc already egresses through a NatKeeperProvider (natGatewayProvider): use the provider alone, not NatKeeper as well',
@@ -109,6 +111,15 @@ describe('NatKeeper props validation', () => {
 
   it.each(cases)('rejects %s', (_what, build, message) => {
     expect(build).toThrow(message);
+  });
+
+  it('rejects a second NatKeeper on the same VPC, naming the first', () => {
+    const stack = testStack();
+    const vpc = vpcWithoutNat(stack);
+    new NatKeeper(stack, 'First', { vpc, zones: ['eu-west-1a'] });
+    expect(() => new NatKeeper(stack, 'Second', { vpc, zones: ['eu-west-1b'] })).toThrow(
+      'NatKeeper: vpc is already served by the NatKeeper at Test/First: use one NatKeeper per VPC, with every zone to serve in its zones',
+    );
   });
 
   it('names a NAT-routed table given in routeTables', () => {
