@@ -9,22 +9,22 @@
 // the action (CONTINUE) before the hook's heartbeat timeout; the group then terminates
 // nat-a1. App host a streams UDP probes throughout: the outage is printed, and asserted
 // only to stay below the hook's timeout. Traffic stays inside the lab's namespaces.
-import { AutoScalingClient, PutLifecycleHookCommand, TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TerminateInstanceInAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeAgentLab, ensureLeaseTable } from '../../lab/agents.js';
+import { closeAgentLab } from '../../lab/agents.js';
 import { checkEgress } from '../../lab/egress.js';
-import { LAMBDA_RUNNER_ACCESS_KEY_ID, startLambdaRunner, type LambdaRunner } from '../../lab/lambda-runner.js';
+import { lambdaRequests, startLambdaBackstop, type LambdaBackstop } from '../../lab/lambda-lab.js';
+import { LAMBDA_RUNNER_ACCESS_KEY_ID, type LambdaRunner } from '../../lab/lambda-runner.js';
 import { startLab, type RunningLab } from '../../lab/lab.js';
 import { run } from '../../lab/netns/exec.js';
 import { startLiveOutageStreams } from '../../lab/outage.js';
 import { topologySchema } from '../../lab/topology/schema.js';
 import { parseConfigText } from '../../src/config/load-file.js';
-import { DynamoDbLeaseStore } from '../../src/lease/dynamodb.js';
+import type { DynamoDbLeaseStore } from '../../src/lease/dynamodb.js';
 import { until } from '../support/async.js';
 import { distFile } from '../support/dist.js';
 import { NO_REPLACEMENT, zoneLine } from '../support/failover-lab.js';
@@ -50,10 +50,9 @@ const TOPOLOGY = [
 
 describe.skipIf(skipE2e)(suiteName('the Lambda alone handles a terminate lifecycle action in the lab (root)'), () => {
   let lab: RunningLab | undefined;
+  let backstop: LambdaBackstop | undefined;
   let runner: LambdaRunner | undefined;
   let dir: string | undefined;
-  let autoscaling: AutoScalingClient | undefined;
-  let dynamo: DynamoDBClient | undefined;
   let lease: DynamoDbLeaseStore;
   const topology = parseConfigText(topologySchema, TOPOLOGY, 'test topology');
 
@@ -64,7 +63,7 @@ describe.skipIf(skipE2e)(suiteName('the Lambda alone handles a terminate lifecyc
   const zoneEip = () => theLab().store.addresses.values().find((a) => a.networkInterfaceId === zoneA().floatingEniId)!.publicIp;
   const egressOf = async (app: string) => (await checkEgress(theLab().dataPlane!, app, topology.internet.echoTargets[0]!, topology.internet.echoPort, 500)).seen;
   /** The API calls the Lambda made (its SDK clients sign with the runner's access key). */
-  const lambdaCalls = (since = 0) => theLab().api.requestLog.entries().filter((e) => e.accessKeyId === LAMBDA_RUNNER_ACCESS_KEY_ID && e.time >= since);
+  const lambdaCalls = (since = 0) => lambdaRequests(theLab(), since);
   /** A failed wait, with what the Lambda logged. */
   const explain = (e: unknown): never => {
     const lines = runner?.logLines().slice(-40).join('\n') ?? '(no runner)';
@@ -76,28 +75,19 @@ describe.skipIf(skipE2e)(suiteName('the Lambda alone handles a terminate lifecyc
     dir = mkdtempSync(join(tmpdir(), 'nk-lambda-'));
     lab = await startLab({ topology, runDir: join(dir, 'lab'), prefix: PREFIX, dataPlane: 'on' });
     await lab.dataPlane!.settled();
-    await ensureLeaseTable(lab, TABLE);
-    dynamo = new DynamoDBClient({ endpoint: lab.endpoints.dynamodb, region: lab.manifest.region, credentials: CREDENTIALS, maxAttempts: 1 });
-    lease = new DynamoDbLeaseStore({ client: dynamo, tableName: TABLE, clock: { now: () => Date.now() } });
-    autoscaling = new AutoScalingClient({ endpoint: lab.endpoints.autoscaling, region: lab.manifest.region, credentials: CREDENTIALS, maxAttempts: 1 });
-    await autoscaling.send(
-      new PutLifecycleHookCommand({
-        AutoScalingGroupName: zoneA().autoScalingGroupName,
-        LifecycleHookName: HOOK,
-        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-        HeartbeatTimeout: HOOK_TIMEOUT_S,
-        DefaultResult: 'ABANDON',
-      }),
-    );
-    runner = await startLambdaRunner({ lab, config: { lease: { store: 'dynamodb', table: TABLE }, controller: { zones: ['a'] } } });
+    backstop = await startLambdaBackstop(lab, {
+      table: TABLE,
+      zones: ['a'],
+      credentials: CREDENTIALS,
+      terminateHooks: [{ groupName: zoneA().autoScalingGroupName, hookName: HOOK, heartbeatTimeoutSeconds: HOOK_TIMEOUT_S, defaultResult: 'ABANDON' }],
+    });
+    ({ runner, lease } = backstop);
   }, 120_000);
 
   afterAll(async () => {
     try {
-      await runner?.close();
+      await backstop?.close();
     } finally {
-      autoscaling?.destroy();
-      dynamo?.destroy();
       // Closes the lab, then removes every namespace under the prefix and the run dir, also on failure.
       await closeAgentLab({ agents: [], lab, prefix: PREFIX, dir });
       const left = (await run(['ip', 'netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(PREFIX));
@@ -160,7 +150,7 @@ describe.skipIf(skipE2e)(suiteName('the Lambda alone handles a terminate lifecyc
       await until('app-a probes answered for 1 s', () => streams.allAnsweringFor(1_000), 10_000);
       // A scale-in that keeps the group's size (its min is 2): the group takes nat-a1 out
       // through the terminate hook; its replacement is held off by NO_REPLACEMENT.
-      await autoscaling!.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: a1, ShouldDecrementDesiredCapacity: false }));
+      await backstop!.autoscaling.send(new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: a1, ShouldDecrementDesiredCapacity: false }));
       await until('the floating ENI attached to nat-a2', () => eniOf().attachment?.instanceId === a2 && eniOf().attachment?.status === 'attached', 30_000).catch(explain);
       await until('nat-a1 terminated by its group', () => theLab().store.instances.get(a1)?.state === 'terminated', 30_000).catch(explain);
       goneAfterMs = Date.now() - terminatedAt;
