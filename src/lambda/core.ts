@@ -44,6 +44,8 @@ export interface LambdaDeps {
   metricsNamespace?: string;
   /** Throttling errors seen by clients the core does not wrap (the lease store's DynamoDB client): read and reset once per invocation. */
   takeExtraThrottles?: () => number;
+  /** How long an invocation waits for a sibling invocation's lease (tests). Default 20 s. */
+  siblingWaitMs?: number;
   /** Executor ENI wait/verify poll interval (tests). Default the executor's 250 ms. */
   pollMs?: number;
 }

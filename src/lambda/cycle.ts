@@ -81,10 +81,22 @@ export async function runLambdaCycle(d: CycleDeps, event: HandledEvent): Promise
   let observed: ObservedVpc | undefined;
   try {
     const observe = observeConfigOf(c);
-    session = await acquireLeaseSession({ store: d.leaseStore, holder, ttlMs: d.config.lease.ttlMs, renewEveryMs: d.config.lease.renewEveryMs, clock: d.clock, logger: log });
+    session = await acquireLeaseSession({
+      store: d.leaseStore,
+      holder,
+      ttlMs: d.config.lease.ttlMs,
+      renewEveryMs: d.config.lease.renewEveryMs,
+      clock: d.clock,
+      logger: log,
+      siblingPrefix: `${d.holder}/`,
+      ...(d.siblingWaitMs !== undefined ? { siblingWaitMs: d.siblingWaitMs } : {}),
+    });
     if (!session.held) {
       outcome.skipped = `lease held by ${session.holder}`;
       log.info('cycle_skipped', { reason: outcome.skipped });
+      // An event with its own news (a notice, a lifecycle token) must not be dropped because
+      // a sibling invocation was still busy: fail so Lambda's async retry brings it back.
+      if (session.sibling && noticeOf(event)) error = new Error(`${outcome.skipped}, another invocation of this Lambda, past the wait: the ${event.kind} event is retried`);
       observed = await observeVpc(ec2, observe);
     } else {
       const fence = session.fence;

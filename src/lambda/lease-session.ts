@@ -1,5 +1,5 @@
-// The lease for one invocation: acquired once (no campaigning: a live holder other than
-// us means an agent, or another invocation, is in charge), renewed every renewEveryMs
+// The lease for one invocation: acquired once (no campaigning: a live agent holding it
+// means the agents are in charge; another invocation of this Lambda is waited for), renewed every renewEveryMs
 // while the cycle runs (an ENI move and its verification can outlast a 6 s lease), and
 // released at the end. Its fence is the one the agents' executor uses: held, and valid
 // until expiresAt minus the same safety margin (src/agent/leadership.ts).
@@ -10,7 +10,8 @@ import type { LeaseStore } from '../domain/ports/lease-store.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export type LeaseSession =
-  | { held: false; holder: string }
+  /** `sibling`: the holder is another invocation of this Lambda, still busy after the wait. */
+  | { held: false; holder: string; sibling: boolean }
   | {
       held: true;
       token: number;
@@ -28,12 +29,37 @@ export interface LeaseSessionOptions {
   renewEveryMs: number;
   clock: Clock;
   logger: Logger;
+  /**
+   * Holders starting with this prefix are other invocations of this Lambda: wait for them
+   * (they release at the end of their cycle) instead of skipping. Two events often come
+   * together — a stop's state change and its terminate lifecycle action, two Spot
+   * warnings — and the second carries what the first cycle did not know (its notice, its
+   * lifecycle token). An agent holding the lease is never waited for.
+   */
+  siblingPrefix?: string;
+  /** How long to wait for a sibling invocation. Default SIBLING_WAIT_MS. */
+  siblingWaitMs?: number;
+  /** Default SIBLING_POLL_MS; tests shorten it. */
+  siblingPollMs?: number;
 }
+
+/** Longer than a cycle with an ENI move normally takes, well inside the function's 60 s timeout. */
+export const SIBLING_WAIT_MS = 20_000;
+export const SIBLING_POLL_MS = 250;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function acquireLeaseSession(o: LeaseSessionOptions): Promise<LeaseSession> {
   const before = await o.store.currentToken();
-  const r = await o.store.acquire(o.holder, o.ttlMs);
-  if (!r.held) return { held: false, holder: r.holder };
+  const isSibling = (holder: string) => o.siblingPrefix !== undefined && holder.startsWith(o.siblingPrefix);
+  let r = await o.store.acquire(o.holder, o.ttlMs);
+  // Polls counted, not timed: the injected clock may be a test's manual one.
+  const polls = Math.ceil((o.siblingWaitMs ?? SIBLING_WAIT_MS) / (o.siblingPollMs ?? SIBLING_POLL_MS));
+  if (!r.held && isSibling(r.holder)) o.logger.info('lease_wait_sibling', { holder: r.holder });
+  for (let i = 0; i < polls && !r.held && isSibling(r.holder); i++) {
+    await sleep(o.siblingPollMs ?? SIBLING_POLL_MS);
+    r = await o.store.acquire(o.holder, o.ttlMs);
+  }
+  if (!r.held) return { held: false, holder: r.holder, sibling: isSibling(r.holder) };
   const margin = safetyMarginMs(o.ttlMs);
   let expiresAt = r.expiresAt;
   let lost = false;

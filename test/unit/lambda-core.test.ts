@@ -11,7 +11,7 @@ import { createLogger } from '../../src/telemetry/logger.js';
 const config = parseAgentConfig(JSON.stringify({ controller: { vpcId: 'vpc-0123456789abcdef0' } }), 'test');
 const schedule = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-01-01T00:00:00Z', detail: {} };
 
-function make(send: (cmd: unknown) => Promise<unknown>) {
+function make(send: (cmd: unknown) => Promise<unknown>, extra: { siblingWaitMs?: number } = {}) {
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:05Z'));
   const store = new MemoryLeaseStore({ clock });
   const calls: string[] = [];
@@ -32,6 +32,7 @@ function make(send: (cmd: unknown) => Promise<unknown>) {
     clock,
     logger: createLogger({ write: (l) => logs.push(JSON.parse(l) as Record<string, unknown>), now: () => clock.now() }),
     emit: (l) => emf.push(JSON.parse(l) as Record<string, unknown>),
+    ...extra,
   });
   return { core, store, calls, logs, emf };
 }
@@ -122,5 +123,14 @@ describe('createLambdaCore without controller.vpcId', () => {
     expect(await t.store.currentToken()).toBe(0);
     expect(t.emf).toEqual([expect.objectContaining({ ApiThrottles: 1, LeaseChanges: 0 })]);
     expect(t.logs.find((l) => l['event'] === 'invocation_failed')).toMatchObject({ level: 'error', requestId: 'r-4', apiThrottles: 1 });
+  });
+  it('a Spot warning while another invocation of this Lambda holds the lease past the wait: thrown, so Lambda retries the event', async () => {
+    const nat = { Reservations: [{ Instances: [{ InstanceId: 'i-0bbbbbbbbbbbbbbbb' }] }] };
+    const t = make(async () => nat, { siblingWaitMs: 50 });
+    await t.store.acquire('lambda:t/req-other/0a0b0c0d', 60_000);
+    const warning = { 'detail-type': 'EC2 Spot Instance Interruption Warning', source: 'aws.ec2', time: '2026-01-01T00:00:00Z', detail: { 'instance-id': 'i-0bbbbbbbbbbbbbbbb', 'instance-action': 'terminate' } };
+    await expect(t.core(warning, 'r-4')).rejects.toThrow(/lease held by lambda:t\/req-other\/0a0b0c0d, another invocation of this Lambda, past the wait: the spot-interruption event is retried/);
+    // The schedule has no news of its own: the busy sibling's cycle covers it, so it is a plain skip.
+    await expect(t.core(schedule, 'r-5')).resolves.toMatchObject({ skipped: 'lease held by lambda:t/req-other/0a0b0c0d' });
   });
 });
