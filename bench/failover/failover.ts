@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { canUseNetns } from '../../lab/netns/dataplane.js';
 import { isMainModule, numberFlag } from '../lib/cli.js';
 import { startBenchLab, type BenchLab } from './lib/bench-lab.js';
-import { boundedNumberFlag, checkFlags, listFlag } from './lib/flags.js';
+import { boundedNumberFlag, checkFlags, listFlag } from '../lib/flags.js';
 import { isOutageScenario, runOutage, type RunResult } from './lib/outage-run.js';
 import { natkeeperPolicy } from './lib/policies/natkeeper.js';
 import { pingPairPolicy } from './lib/policies/ping-pair.js';
@@ -133,7 +133,7 @@ const USAGE = `usage: node dist/bench/failover/failover.js [${FLAGS.map((f) => `
   --scenarios ${SCENARIOS.join(',')}   --policies ${POLICIES.join(',')}   (see docs/bench-failover.md)`;
 
 if (isMainModule(import.meta.url)) {
-  const stop = checkFlags(FLAGS, USAGE);
+  const stop = checkFlags('failover bench', FLAGS, USAGE);
   if (stop !== undefined) process.exit(stop);
   // A closed stdout (| head) must not kill the run before its teardown: stop writing instead.
   process.stdout.on('error', () => undefined);

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canUseNetns } from '../../lab/netns/dataplane.js';
 import type { LiveOutageStreams } from '../../lab/outage.js';
-import { boundedNumberFlag, checkFlags, listFlag } from '../failover/lib/flags.js';
+import { boundedNumberFlag, checkFlags, listFlag } from '../lib/flags.js';
 import { isMainModule } from '../lib/cli.js';
 import { startLambdaBenchLab, type LambdaBenchLab } from './lib/lambda-bench-lab.js';
 import { runLambdaScenario, type LambdaRunResult } from './lib/lambda-run.js';
@@ -131,7 +131,7 @@ const USAGE = `usage: node dist/bench/lambda/lambda.js [${FLAGS.map((f) => `${f}
   --scenarios ${SCENARIOS.join(',')}   (see docs/bench-lambda.md)`;
 
 if (isMainModule(import.meta.url)) {
-  const stop = checkFlags(FLAGS, USAGE);
+  const stop = checkFlags('lambda bench', FLAGS, USAGE);
   if (stop !== undefined) process.exit(stop);
   // A closed stdout (| head) must not kill the run before its teardown: stop writing instead.
   process.stdout.on('error', () => undefined);

@@ -1,6 +1,7 @@
-// The failover bench's command line: numbers through bench/lib/cli.ts's numberFlag,
-// plus comma-separated choices (--scenarios kill,hung --policies natkeeper).
-import { numberFlag } from '../../lib/cli.js';
+// The benches' command lines: numbers through bench/lib/cli.ts's numberFlag, plus
+// comma-separated choices (--scenarios kill,hung --policies natkeeper) and a check that
+// refuses unknown flags.
+import { numberFlag } from './cli.js';
 
 /** `--name a,b` → ['a', 'b'] checked against `allowed`; every allowed value when absent. */
 export function listFlag<T extends string>(name: string, allowed: readonly T[], argv: readonly string[] = process.argv): T[] {
@@ -22,14 +23,14 @@ export function boundedNumberFlag(name: string, fallback: number, min: number, m
  * 50-minute run with defaults. --help prints the flags. Returns the exit code to stop
  * with, or undefined to go on.
  */
-export function checkFlags(known: readonly string[], usage: string, argv: readonly string[] = process.argv.slice(2)): number | undefined {
+export function checkFlags(bench: string, known: readonly string[], usage: string, argv: readonly string[] = process.argv.slice(2)): number | undefined {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(usage);
     return 0;
   }
   for (let i = 0; i < argv.length; i += 2) {
     if (!known.includes(argv[i]!) || argv[i + 1] === undefined) {
-      console.error(`failover bench: ${known.includes(argv[i]!) ? `${argv[i]} needs a value` : `unknown flag ${JSON.stringify(argv[i])}`}\n${usage}`);
+      console.error(`${bench}: ${known.includes(argv[i]!) ? `${argv[i]} needs a value` : `unknown flag ${JSON.stringify(argv[i])}`}\n${usage}`);
       return 2;
     }
   }
