@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 /** The Lambda's core as the lab calls it: createLambdaCore(deps) from src/lambda/core.ts. */
 export type LambdaInvoke<Outcome> = (event: unknown, requestId?: string) => Promise<Outcome>;
 
-export type InvocationTrigger = 'webhook' | 'schedule' | 'direct';
+export type InvocationTrigger = 'webhook' | 'schedule';
 
 /** One invocation of the handler. */
 export interface InvocationRecord<Outcome = unknown> {
@@ -56,12 +56,11 @@ export interface LambdaInvokerOptions<Outcome> {
   invoke: LambdaInvoke<Outcome>;
   /** Invocations per event ID, retries included (default 3: Lambda's first try and 2 retries). */
   maxAttempts?: number;
-  /** How many records records() keeps (default 1000, oldest dropped first). */
-  keep?: number;
-  now?: () => number;
 }
 
-export const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_MAX_ATTEMPTS = 3;
+/** How many records records() keeps, and event IDs it remembers (oldest dropped first). */
+const KEEP = 1000;
 
 const stringField = (event: unknown, key: string): string | undefined => {
   if (typeof event !== 'object' || event === null) return undefined;
@@ -72,19 +71,14 @@ const stringField = (event: unknown, key: string): string | undefined => {
 export class LambdaInvoker<Outcome = unknown> {
   private readonly invokeFn: LambdaInvoke<Outcome>;
   private readonly maxAttempts: number;
-  private readonly keep: number;
-  private readonly now: () => number;
   private readonly log: InvocationRecord<Outcome>[] = [];
   private readonly running = new Set<Promise<unknown>>();
   /** Per event ID: its request id, the invocation running now, the successful one, and how many were made. */
   private readonly byEvent = new Map<string, { requestId: string; inFlight?: Promise<InvokeResult<Outcome>>; succeeded?: InvocationRecord<Outcome>; attempts: number }>();
-  private peak = 0;
 
   constructor(opts: LambdaInvokerOptions<Outcome>) {
     this.invokeFn = opts.invoke;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-    this.keep = Math.max(1, opts.keep ?? 1000);
-    this.now = opts.now ?? Date.now;
   }
 
   /** Invokes the handler for `event` unless its ID is running (joined), done, or out of attempts. Never throws. */
@@ -97,7 +91,7 @@ export class LambdaInvoker<Outcome = unknown> {
       this.byEvent.set(eventId, seen);
       // Bounded: the oldest event IDs are forgotten first (a Map iterates in insertion order).
       for (const old of this.byEvent.keys()) {
-        if (this.byEvent.size <= this.keep) break;
+        if (this.byEvent.size <= KEEP) break;
         if (!this.byEvent.get(old)?.inFlight) this.byEvent.delete(old);
       }
     }
@@ -118,11 +112,6 @@ export class LambdaInvoker<Outcome = unknown> {
   /** Every invocation so far (running ones without endedAt), oldest first. */
   records(): InvocationRecord<Outcome>[] {
     return this.log.map((r) => ({ ...r }));
-  }
-
-  /** The most invocations that ran at the same time. */
-  peakConcurrency(): number {
-    return this.peak;
   }
 
   /** Resolves once no invocation runs (waits at most timeoutMs; false if some still ran then). */
@@ -146,10 +135,10 @@ export class LambdaInvoker<Outcome = unknown> {
       trigger,
       attempt,
       concurrent: this.running.size,
-      startedAt: this.now(),
+      startedAt: Date.now(),
     };
     this.log.push(record);
-    if (this.log.length > this.keep) this.log.splice(0, this.log.length - this.keep);
+    if (this.log.length > KEEP) this.log.splice(0, this.log.length - KEEP);
     const p = (async (): Promise<InvokeResult<Outcome>> => {
       let kind: 'invoked' | 'failed' = 'invoked';
       try {
@@ -158,11 +147,10 @@ export class LambdaInvoker<Outcome = unknown> {
         kind = 'failed';
         record.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       }
-      record.endedAt = this.now();
+      record.endedAt = Date.now();
       return { kind, record: { ...record } };
     })();
     this.running.add(p);
-    this.peak = Math.max(this.peak, this.running.size);
     try {
       return await p;
     } finally {

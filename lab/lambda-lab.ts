@@ -6,7 +6,6 @@
 import { AutoScalingClient, PutLifecycleHookCommand } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { RequestLogEntry } from './emulator/query/request-log.js';
-import { ensureLeaseTable } from './agents.js';
 import { LAMBDA_RUNNER_ACCESS_KEY_ID, startLambdaRunner, type LambdaRunner } from './lambda-runner.js';
 import type { RunningLab } from './lab.js';
 import { DynamoDbLeaseStore } from '../src/lease/dynamodb.js';
@@ -37,21 +36,22 @@ export interface LambdaBackstop {
   runner: LambdaRunner;
   /** Auto Scaling client of the caller (not the Lambda's). */
   autoscaling: AutoScalingClient;
-  dynamo: DynamoDBClient;
   /** The Lambda's lease, read from the caller's side. */
   lease: DynamoDbLeaseStore;
   /** Stops the runner (waits for running invocations) and destroys the clients. The lab stays up. */
   close(): Promise<void>;
 }
 
-/** The lab API's requests the Lambda made (its SDK clients sign with the runner's key) in [fromMs, toMs]. */
+/** A lab API request the Lambda made (its SDK clients sign with the runner's key). */
+export const isLambdaRequest = (e: RequestLogEntry): boolean => e.accessKeyId === LAMBDA_RUNNER_ACCESS_KEY_ID;
+
+/** The lab API's requests the Lambda made in [fromMs, toMs]. */
 export function lambdaRequests(lab: Pick<RunningLab, 'api'>, fromMs = 0, toMs = Number.POSITIVE_INFINITY): RequestLogEntry[] {
-  return lab.api.requestLog.entries().filter((e) => e.accessKeyId === LAMBDA_RUNNER_ACCESS_KEY_ID && e.time >= fromMs && e.time <= toMs);
+  return lab.api.requestLog.entries().filter((e) => isLambdaRequest(e) && e.time >= fromMs && e.time <= toMs);
 }
 
 /** Sets up the Lambda alone against `lab`; closes what it started when a step fails. */
 export async function startLambdaBackstop(lab: RunningLab, opts: LambdaBackstopOptions): Promise<LambdaBackstop> {
-  await ensureLeaseTable(lab, opts.table);
   const region = lab.manifest.region;
   const dynamo = new DynamoDBClient({ endpoint: lab.endpoints.dynamodb, region, credentials: opts.credentials, maxAttempts: 1 });
   const autoscaling = new AutoScalingClient({ endpoint: lab.endpoints.autoscaling, region, credentials: opts.credentials, maxAttempts: 1 });
@@ -61,6 +61,7 @@ export async function startLambdaBackstop(lab: RunningLab, opts: LambdaBackstopO
     dynamo.destroy();
   };
   try {
+    await lease.ensureTable();
     for (const h of opts.terminateHooks ?? [])
       await autoscaling.send(
         new PutLifecycleHookCommand({
@@ -79,7 +80,6 @@ export async function startLambdaBackstop(lab: RunningLab, opts: LambdaBackstopO
     return {
       runner,
       autoscaling,
-      dynamo,
       lease,
       close: async () => {
         try {

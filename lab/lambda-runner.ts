@@ -17,13 +17,13 @@ import { lambdaDeps, loadLambdaEnv, type LambdaEnv } from '../src/lambda/handler
 import { createLogger } from '../src/telemetry/logger.js';
 import { readBody, sendJson } from './http-json.js';
 import { DETAIL_TYPES, isoSeconds, type DetailType } from './emulator/events/shapes.js';
-import { LambdaInvoker, type InvocationRecord, type InvocationTrigger, type InvokeResult, type LambdaInvoke } from './lambda-invoker.js';
+import { LambdaInvoker, type InvocationRecord, type InvokeResult, type LambdaInvoke } from './lambda-invoker.js';
 import type { LabEndpoints } from './run-dir.js';
 
 /** The access key ID the runner's SDK clients sign with: the lab's request log shows the Lambda's calls under it. */
 export const LAMBDA_RUNNER_ACCESS_KEY_ID = 'AKIDLABLAMBDA';
 /** The path the runner's webhook listens on. */
-export const WEBHOOK_PATH = '/invoke';
+const WEBHOOK_PATH = '/invoke';
 /** EventBridge's largest event. */
 const MAX_EVENT_BYTES = 256 * 1024;
 const MIN_SCHEDULE_MS = 100;
@@ -46,16 +46,12 @@ export interface LambdaRunnerOptions {
    * `endpoints` (its EC2, Auto Scaling and DynamoDB) and, when absent, controller.vpcId.
    */
   config: AgentConfigInput;
-  /** The lease holder name (NATKEEPER_HOLDER). Default lambda:natkeeper-lab (lambda:<function name>). */
-  holder?: string;
   /** Send a "Scheduled Event" every this many ms (at least 100). Default: no schedule. */
   scheduleEveryMs?: number;
   /** Subscribe to these detail-types only. Default: every one the lab publishes. */
   detailTypes?: readonly DetailType[];
   /** Invocations per event ID, retries included. Default 3 (Lambda's first try and 2 retries). */
   maxAttempts?: number;
-  /** Also called with every log and EMF line (e.g. to print them). */
-  onLine?: (line: string) => void;
   /** Builds the handler from its dependencies. Default createLambdaCore (tests inject a fake). */
   createCore?: (deps: LambdaDeps) => LambdaInvoke<LambdaOutcome>;
 }
@@ -64,13 +60,10 @@ export interface LambdaRunner {
   /** The webhook's URL (subscribed on the lab's bus). */
   url: string;
   subscriptionId: string;
+  /** The lease holder name: lambda:natkeeper-lab (lambda:<function name>, as in AWS). */
   holder: string;
   config: AgentConfig;
-  /** Invokes the handler with `event` as an invocation of its own (not through the bus). */
-  invoke(event: unknown, trigger?: InvocationTrigger): Promise<InvokeResult<LambdaOutcome>>;
   invocations(): InvocationRecord<LambdaOutcome>[];
-  /** The most invocations that ran at the same time. */
-  peakConcurrency(): number;
   /** The handler's JSON log lines, oldest first. */
   logLines(): string[];
   /** The handler's EMF lines (what Lambda would send to CloudWatch), oldest first. */
@@ -107,22 +100,22 @@ export function scheduledEvent(o: { region: string; account: string; ruleName: s
   };
 }
 
-/** The Lambda's function name in the lab: the default holder is lambda:<it>, as in AWS. */
-export const LAB_FUNCTION_NAME = 'natkeeper-lab';
+/** The Lambda's function name in the lab: the holder is lambda:<it>, as in AWS. */
+const LAB_FUNCTION_NAME = 'natkeeper-lab';
 
 /**
  * The Lambda's environment as the handler reads it (loadLambdaEnv: the same checks), with
  * the lab's region, endpoints and, when absent, VPC filled into NATKEEPER_CONFIG.
  * Throws ConfigError naming each bad field.
  */
-export function labLambdaEnv(lab: LabForLambda, input: AgentConfigInput, holder?: string): LambdaEnv {
+function labLambdaEnv(lab: LabForLambda, input: AgentConfigInput): LambdaEnv {
   const doc = {
     ...input,
     region: lab.manifest.region,
     endpoints: { ec2: lab.endpoints.ec2, autoscaling: lab.endpoints.autoscaling, dynamodb: lab.endpoints.dynamodb },
     controller: { vpcId: lab.manifest.vpcId, ...input.controller },
   };
-  return loadLambdaEnv({ NATKEEPER_CONFIG: JSON.stringify(doc), AWS_LAMBDA_FUNCTION_NAME: LAB_FUNCTION_NAME, ...(holder !== undefined ? { NATKEEPER_HOLDER: holder } : {}) });
+  return loadLambdaEnv({ NATKEEPER_CONFIG: JSON.stringify(doc), AWS_LAMBDA_FUNCTION_NAME: LAB_FUNCTION_NAME });
 }
 
 function checkOptions(opts: LambdaRunnerOptions): void {
@@ -131,7 +124,6 @@ function checkOptions(opts: LambdaRunnerOptions): void {
     throw new LambdaRunnerOptionError('scheduleEveryMs', `expected a whole number of ms, at least ${MIN_SCHEDULE_MS}, got ${every}`);
   const max = opts.maxAttempts;
   if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 10)) throw new LambdaRunnerOptionError('maxAttempts', `expected a whole number from 1 to 10, got ${max}`);
-  if (opts.holder !== undefined && opts.holder.trim() === '') throw new LambdaRunnerOptionError('holder', 'expected a non-empty lease holder name');
   opts.detailTypes?.forEach((d, i) => {
     if (!(DETAIL_TYPES as readonly string[]).includes(d)) throw new LambdaRunnerOptionError(`detailTypes[${i}]`, `unknown detail-type "${d}"; expected one of: ${DETAIL_TYPES.join(', ')}`);
   });
@@ -192,14 +184,13 @@ function respond(res: ServerResponse, r: InvokeResult<LambdaOutcome>): void {
 /** Starts the webhook, subscribes it on the lab's event bus, and starts the schedule (when asked). Closes what it started on failure. */
 export async function startLambdaRunner(opts: LambdaRunnerOptions): Promise<LambdaRunner> {
   checkOptions(opts);
-  const env = labLambdaEnv(opts.lab, opts.config, opts.holder);
+  const env = labLambdaEnv(opts.lab, opts.config);
   const { config, holder } = env;
   const logs: string[] = [];
   const metrics: string[] = [];
   const keep = (into: string[]) => (line: string) => {
     into.push(line);
     if (into.length > KEEP_LINES) into.splice(0, into.length - KEEP_LINES);
-    opts.onLine?.(line);
   };
   const logger = createLogger({ write: keep(logs), level: config.log.level, base: { component: 'lambda' } });
   // Signed with the runner's own access key, so the lab's request log tells the Lambda's calls apart.
@@ -272,9 +263,7 @@ export async function startLambdaRunner(opts: LambdaRunnerOptions): Promise<Lamb
       subscriptionId,
       holder,
       config,
-      invoke: (event, trigger = 'direct') => invoker.invoke(event, trigger),
       invocations: () => invoker.records(),
-      peakConcurrency: () => invoker.peakConcurrency(),
       logLines: () => [...logs],
       metricLines: () => [...metrics],
       idle: (timeoutMs) => invoker.idle(timeoutMs),

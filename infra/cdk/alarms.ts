@@ -24,9 +24,11 @@ export class NatKeeperAlarms extends Construct {
     super(scope, id);
     const metric = (metricName: string, statistic: string, period: Duration) =>
       new cloudwatch.Metric({ namespace: props.namespace, metricName, statistic, period });
+    // One action object serves every alarm, on entering ALARM and on returning to OK.
+    const toTopic = new actions.SnsAction(props.topic);
     const notify = (alarm: cloudwatch.Alarm) => {
-      alarm.addAlarmAction(new actions.SnsAction(props.topic));
-      alarm.addOkAction(new actions.SnsAction(props.topic));
+      alarm.addAlarmAction(toTopic);
+      alarm.addOkAction(toTopic);
       return alarm;
     };
     this.noLeaseHolder = notify(

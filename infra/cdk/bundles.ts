@@ -2,9 +2,9 @@
 // (scripts/bundle.mjs) and the agent's systemd unit. Found from the package root, so the
 // same code works from the repo (infra/cdk/*.ts under vitest, dist/infra/cdk/*.js) and
 // from an app that installed the package (node_modules/natkeeper/dist/infra/cdk/*.js).
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/package-root.js';
 
 export interface NatkeeperBundles {
   /** dist/bundle/lambda: index.mjs, handler index.handler. */
@@ -13,18 +13,6 @@ export interface NatkeeperBundles {
   readonly agentFile: string;
   /** packaging/natkeeper-agent.service. */
   readonly agentUnitFile: string;
-}
-
-/** The nearest directory above `from` whose package.json is natkeeper's. */
-export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      const name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name;
-      if (name === 'natkeeper') return dir;
-    }
-    if (dirname(dir) === dir) throw new Error(`natkeeper/cdk: no natkeeper package.json above ${from}`);
-  }
 }
 
 /** The bundle paths; throws naming the missing file and the fix when a build is missing. */

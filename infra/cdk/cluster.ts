@@ -14,8 +14,8 @@ import { Construct } from 'constructs';
 import type { AgentConfigInput } from '../../src/config/agent-config.js';
 import { createAlarmTopic } from './alarm-topic.js';
 import { natkeeperBundles } from './bundles.js';
-import { NatKeeperControlPlane } from './control-plane.js';
-import { createAgentRole } from './iam.js';
+import { NatKeeperControlPlane, type ControllerConfig } from './control-plane.js';
+import { createNatkeeperRole, type NatkeeperPolicyScope } from './iam.js';
 import { createLeaseTable } from './lease-table.js';
 import { acknowledgeNatkeeperPolicy } from './nag.js';
 import type { ResolvedOptions } from './props.js';
@@ -70,12 +70,25 @@ export class NatKeeperCluster extends Construct {
     this.table = o.leaseTable ?? createLeaseTable(this, 'LeaseTable');
     this.alarmTopic = o.alarmTopic ?? createAlarmTopic(this, 'Alarms');
 
-    this.role = createAgentRole(this, 'AgentRole', {
+    // What both roles may touch, and the lease and controller settings both the agents and
+    // the Lambda run with: built once here, shared with the control plane.
+    const policyScope: NatkeeperPolicyScope = {
       clusterName: this.clusterName,
       vpcId: props.vpc.vpcId,
       leaseTable: this.table.tableName,
       fallbackNatGatewayIds: Object.values(o.fallbackNatGatewayIds),
-    });
+    };
+    const controllerConfig: ControllerConfig = {
+      lease: { store: 'dynamodb', table: this.table.tableName, name: this.clusterName },
+      controller: {
+        zones,
+        failbackAfterMs: o.failbackAfterMs,
+        // Only when there are some: no empty record in the agents' or the Lambda's config.
+        ...(Object.keys(o.fallbackNatGatewayIds).length ? { fallbackNatGatewayIds: { ...o.fallbackNatGatewayIds } } : {}),
+      },
+    };
+
+    this.role = createNatkeeperRole(this, 'AgentRole', 'agent', policyScope);
     const assets = {
       bundle: new s3assets.Asset(this, 'AgentBundle', { path: bundles.agentFile }),
       unit: new s3assets.Asset(this, 'AgentUnit', { path: bundles.agentUnitFile }),
@@ -92,15 +105,7 @@ export class NatKeeperCluster extends Construct {
     // One profile for every zone's launch template.
     const instanceProfile = new iam.InstanceProfile(this, 'AgentInstanceProfile', { role: this.role });
 
-    const agentConfig: AgentConfigInput = {
-      lease: { store: 'dynamodb', table: this.table.tableName, name: this.clusterName },
-      controller: {
-        zones,
-        failbackAfterMs: o.failbackAfterMs,
-        ...(Object.keys(o.fallbackNatGatewayIds).length ? { fallbackNatGatewayIds: { ...o.fallbackNatGatewayIds } } : {}),
-      },
-      ...(o.probeTargets ? { probe: { targets: o.probeTargets } } : {}),
-    };
+    const agentConfig: AgentConfigInput = { ...controllerConfig, ...(o.probeTargets ? { probe: { targets: o.probeTargets } } : {}) };
     this.zoneGroups = props.zones.map(
       (z) =>
         new NatZoneGroup(this, `Zone${zoneSuffix(z.zone, props.zones.indexOf(z))}`, {
@@ -119,14 +124,9 @@ export class NatKeeperCluster extends Construct {
     );
 
     this.controlPlane = new NatKeeperControlPlane(this, 'ControlPlane', {
-      clusterName: this.clusterName,
-      vpcId: props.vpc.vpcId,
-      zones,
-      table: this.table,
-      leaseName: this.clusterName,
-      fallbackNatGatewayIds: o.fallbackNatGatewayIds,
-      failbackAfterMs: o.failbackAfterMs,
-      groups: this.zoneGroups.map((g) => g.autoScalingGroup),
+      policyScope,
+      controllerConfig,
+      groups: this.autoScalingGroups,
       alarmTopic: this.alarmTopic,
       lambdaDir: bundles.lambdaDir,
     });

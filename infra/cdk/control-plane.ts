@@ -3,7 +3,6 @@
 // controller under the same lease as the agents; and the alarms on what it reports.
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,19 +10,19 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import type { AgentConfigInput } from '../../src/config/agent-config.js';
 import { NatKeeperAlarms } from './alarms.js';
-import { createLambdaRole, type NatkeeperPolicyScope } from './iam.js';
+import { createNatkeeperRole, type NatkeeperPolicyScope } from './iam.js';
 import { acknowledgeNatkeeperPolicy } from './nag.js';
 
+/** The lease and controller settings the Lambda runs with, the same the agents get. */
+export type ControllerConfig = Required<Pick<AgentConfigInput, 'lease' | 'controller'>>;
+
 export interface NatKeeperControlPlaneProps {
-  readonly clusterName: string;
-  readonly vpcId: string;
-  readonly zones: readonly string[];
-  readonly table: dynamodb.ITable;
-  /** The lease's name in the table. */
-  readonly leaseName: string;
-  readonly fallbackNatGatewayIds: Readonly<Record<string, string>>;
-  readonly failbackAfterMs: number;
+  /** The cluster, its VPC, lease table and fallback NAT Gateways: what the Lambda's role may touch. */
+  readonly policyScope: NatkeeperPolicyScope;
+  /** The agents' lease and controller settings; the Lambda adds the region and the VPC id. */
+  readonly controllerConfig: ControllerConfig;
   readonly groups: readonly autoscaling.IAutoScalingGroup[];
   readonly alarmTopic: sns.ITopic;
   readonly lambdaDir: string;
@@ -50,15 +49,10 @@ export class NatKeeperControlPlane extends Construct {
   constructor(scope: Construct, id: string, props: NatKeeperControlPlaneProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    this.metricsNamespace = `NatKeeper/${props.clusterName}`;
-    const policyScope: NatkeeperPolicyScope = {
-      clusterName: props.clusterName,
-      vpcId: props.vpcId,
-      leaseTable: props.table.tableName,
-      fallbackNatGatewayIds: Object.values(props.fallbackNatGatewayIds),
-    };
+    const { clusterName, vpcId } = props.policyScope;
+    this.metricsNamespace = `NatKeeper/${clusterName}`;
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS });
-    this.role = createLambdaRole(this, 'Role', policyScope);
+    this.role = createNatkeeperRole(this, 'Role', 'lambda', props.policyScope);
     // Its own log group only, instead of AWSLambdaBasicExecutionRole's logs on "*"
     // (a log group's Arn attribute ends in :*, which covers its streams).
     this.role.attachInlinePolicy(
@@ -66,16 +60,10 @@ export class NatKeeperControlPlane extends Construct {
         statements: [new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] })],
       }),
     );
-    acknowledgeNatkeeperPolicy(this.role, 'lambda', props.clusterName);
+    acknowledgeNatkeeperPolicy(this.role, 'lambda', clusterName);
 
-    const controller = {
-      vpcId: props.vpcId,
-      zones: [...props.zones],
-      failbackAfterMs: props.failbackAfterMs,
-      ...(Object.keys(props.fallbackNatGatewayIds).length ? { fallbackNatGatewayIds: { ...props.fallbackNatGatewayIds } } : {}),
-    };
     this.function = new lambda.Function(this, 'Function', {
-      description: `natkeeper event-driven controller for cluster ${props.clusterName}`,
+      description: `natkeeper event-driven controller for cluster ${clusterName}`,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       code: lambda.Code.fromAsset(props.lambdaDir),
@@ -91,8 +79,8 @@ export class NatKeeperControlPlane extends Construct {
         // resolves the tokens (table name, VPC id, region) at deploy time.
         NATKEEPER_CONFIG: stack.toJsonString({
           region: stack.region,
-          lease: { store: 'dynamodb', table: props.table.tableName, name: props.leaseName },
-          controller,
+          lease: props.controllerConfig.lease,
+          controller: { vpcId, ...props.controllerConfig.controller },
         }),
         NATKEEPER_METRICS_NAMESPACE: this.metricsNamespace,
       },
@@ -104,7 +92,7 @@ export class NatKeeperControlPlane extends Construct {
 
     const target = new targets.LambdaFunction(this.function, { retryAttempts: 2, maxEventAge: Duration.minutes(5) });
     const rule = (id: string, description: string, pattern: events.EventPattern) =>
-      new events.Rule(this, id, { description: `natkeeper ${props.clusterName}: ${description}`, eventPattern: pattern, targets: [target] });
+      new events.Rule(this, id, { description: `natkeeper ${clusterName}: ${description}`, eventPattern: pattern, targets: [target] });
     this.rules = {
       instanceStateChange: rule('InstanceStateChange', 'an instance is stopping or gone', {
         source: ['aws.ec2'],
@@ -125,11 +113,11 @@ export class NatKeeperControlPlane extends Construct {
         detail: { AutoScalingGroupName: props.groups.map((g) => g.autoScalingGroupName) },
       }),
       schedule: new events.Rule(this, 'Schedule', {
-        description: `natkeeper ${props.clusterName}: a reconcile cycle every minute (level-triggered backstop)`,
+        description: `natkeeper ${clusterName}: a reconcile cycle every minute (level-triggered backstop)`,
         schedule: events.Schedule.rate(Duration.minutes(1)),
         targets: [target],
       }),
     };
-    this.alarms = new NatKeeperAlarms(this, 'Alarms', { namespace: this.metricsNamespace, topic: props.alarmTopic, clusterName: props.clusterName });
+    this.alarms = new NatKeeperAlarms(this, 'Alarms', { namespace: this.metricsNamespace, topic: props.alarmTopic, clusterName });
   }
 }

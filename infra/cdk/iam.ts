@@ -29,20 +29,20 @@ function policyFor(scope: Construct, principal: NatkeeperPrincipal, s: Natkeeper
   );
 }
 
-/** The NAT nodes' role (instance profile): node setup, lifecycle hooks, controller while leader. */
-export function createAgentRole(scope: Construct, id: string, s: NatkeeperPolicyScope): iam.Role {
-  return new iam.Role(scope, id, {
-    description: `natkeeper agent on the NAT nodes of cluster ${s.clusterName}`,
-    assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-    inlinePolicies: { natkeeper: policyFor(scope, 'agent', s) },
-  });
-}
+/** Who assumes each principal's role, and what the role is for. */
+const ROLES: Record<NatkeeperPrincipal, { service: string; describe: (clusterName: string) => string }> = {
+  // Node setup, lifecycle hooks, the controller while leader; assumed through the instance profile.
+  agent: { service: 'ec2.amazonaws.com', describe: (c) => `natkeeper agent on the NAT nodes of cluster ${c}` },
+  // The controller woken by events; its own log group is added by the caller.
+  lambda: { service: 'lambda.amazonaws.com', describe: (c) => `natkeeper event-driven controller of cluster ${c}` },
+};
 
-/** The Lambda's role: the controller woken by events, plus its own log group (added by the caller). */
-export function createLambdaRole(scope: Construct, id: string, s: NatkeeperPolicyScope): iam.Role {
+/** The principal's role with its natkeeper policy inline. */
+export function createNatkeeperRole(scope: Construct, id: string, principal: NatkeeperPrincipal, s: NatkeeperPolicyScope): iam.Role {
+  const role = ROLES[principal];
   return new iam.Role(scope, id, {
-    description: `natkeeper event-driven controller of cluster ${s.clusterName}`,
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    inlinePolicies: { natkeeper: policyFor(scope, 'lambda', s) },
+    description: role.describe(s.clusterName),
+    assumedBy: new iam.ServicePrincipal(role.service),
+    inlinePolicies: { natkeeper: policyFor(scope, principal, s) },
   });
 }

@@ -3,7 +3,7 @@ export { NatKeeper } from './nat-keeper.js';
 export { NatKeeperProvider } from './provider.js';
 export { NatKeeperCluster, type ClusterZone, type NatKeeperClusterProps } from './cluster.js';
 export { NatZoneGroup, type NatZoneGroupProps } from './zone-group.js';
-export { NatKeeperControlPlane, EC2_STATES_WATCHED, type NatKeeperControlPlaneProps } from './control-plane.js';
+export { NatKeeperControlPlane, EC2_STATES_WATCHED, type NatKeeperControlPlaneProps, type ControllerConfig } from './control-plane.js';
 export { NatKeeperAlarms, type NatKeeperAlarmsProps } from './alarms.js';
 export { NATKEEPER_TAGS } from './tags.js';
 export { NATKEEPER_DEFAULTS, type NatKeeperLeaseStoreOptions, type NatKeeperOptions, type NatKeeperProbeTarget, type NatKeeperProps, type NatKeeperProviderProps } from './props.js';

@@ -7,7 +7,8 @@ import { Duration, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { agentConfigSchema, type AgentConfigInput } from '../../src/config/agent-config.js';
+import { agentConfigSchema, LEASE_NAME_PATTERN, type AgentConfigInput } from '../../src/config/agent-config.js';
+import { DEFAULT_PLANNER_POLICY } from '../../src/domain/planner/index.js';
 
 /** One data-path probe target, as in the agent config's `probe.targets` (docs/agent.md). */
 export type NatKeeperProbeTarget = NonNullable<NonNullable<AgentConfigInput['probe']>['targets']>[number];
@@ -133,7 +134,7 @@ export const NATKEEPER_DEFAULTS = {
   instanceType: 't4g.nano',
   nodesPerZone: 2,
   maxNodesPerZone: 10,
-  failbackAfterMs: 60_000,
+  failbackAfterMs: DEFAULT_PLANNER_POLICY.failbackAfterMs,
 } as const;
 
 /** Who reports the error: the construct the user wrote. */
@@ -142,8 +143,6 @@ export type Reporter = 'NatKeeper' | 'NatKeeperProvider';
 export function invalid(who: Reporter, message: string): Error {
   return new Error(`${who}: ${message}`);
 }
-
-const CLUSTER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 /** Agent-schema paths → the prop that set them. */
 function propOf(path: readonly PropertyKey[]): string {
@@ -163,7 +162,7 @@ export function resolveOptions(who: Reporter, o: NatKeeperOptions): ResolvedOpti
   const spot = o.spot ?? false;
   if (spot && nodesPerZone < 2)
     throw invalid(who, `spot needs nodesPerZone of at least 2 (a standby to hand over to when a Spot node is interrupted), got nodesPerZone ${nodesPerZone}`);
-  if (o.clusterName !== undefined && (Token.isUnresolved(o.clusterName) || !CLUSTER_NAME.test(o.clusterName)))
+  if (o.clusterName !== undefined && (Token.isUnresolved(o.clusterName) || !LEASE_NAME_PATTERN.test(o.clusterName)))
     throw invalid(who, `clusterName must be 1-128 of A-Z a-z 0-9 _ . - (a literal: it names the lease and tags every resource), got ${JSON.stringify(o.clusterName)}`);
   const failbackAfter = o.failbackAfter ?? Duration.millis(NATKEEPER_DEFAULTS.failbackAfterMs);
   if (failbackAfter.isUnresolved()) throw invalid(who, 'failbackAfter must be a literal duration, not a token');

@@ -11,6 +11,7 @@ import type { NodeId } from '../domain/signals.js';
 import type { NodeVerdict } from '../domain/verdict/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Leadership } from './leadership.js';
+import { observeConfigFrom, plannerPolicyFrom } from '../controller/from-config.js';
 
 export interface AgentControllerOptions {
   config: AgentConfig['controller'];
@@ -49,8 +50,8 @@ export function createAgentController(opts: AgentControllerOptions): AgentContro
     fence: opts.leadership,
     decisionLog: opts.leaseStore,
     executor,
-    observe: { vpcId: opts.vpcId, ...(c.zones ? { zones: c.zones } : {}), ...(c.fallbackNatGatewayIds ? { fallbackNatGatewayIds: c.fallbackNatGatewayIds } : {}) },
-    policy: { failbackAfterMs: c.failbackAfterMs, maxTransitions: c.maxTransitions, transitionWindowMs: c.transitionWindowMs, associationSwap: c.associationSwap },
+    observe: observeConfigFrom(c, opts.vpcId),
+    policy: plannerPolicyFrom(c),
     verdicts: opts.verdicts,
     clock: opts.clock,
     logger: log,

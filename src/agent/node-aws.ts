@@ -44,17 +44,33 @@ export async function regionOf(config: AgentConfig, imds: Pick<ImdsClient, 'get'
   return config.region ?? (await imds.get('placement/region').catch(() => undefined))?.trim();
 }
 
-export function ec2Client(config: AgentConfig, region: string | undefined): EC2Client {
-  return createEc2Client({ ...(region ? { region } : {}), ...(config.endpoints.ec2 ? { endpoint: config.endpoints.ec2 } : {}) });
+/** Static credentials for a client (the lab runner's own key); default: the SDK's chain. */
+export type AwsCredentials = { accessKeyId: string; secretAccessKey: string };
+
+/** Client options for one service: the region, the config's endpoint override, credentials when given. */
+function clientOptions(region: string | undefined, endpoint: string | undefined, credentials: AwsCredentials | undefined) {
+  return { ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}), ...(credentials ? { credentials } : {}) };
 }
 
-export function autoScalingClient(config: AgentConfig, region: string | undefined): AutoScalingClient {
-  return createAutoScalingClient({ ...(region ? { region } : {}), ...(config.endpoints.autoscaling ? { endpoint: config.endpoints.autoscaling } : {}) });
+export function ec2Client(config: AgentConfig, region: string | undefined, credentials?: AwsCredentials): EC2Client {
+  return createEc2Client(clientOptions(region, config.endpoints.ec2, credentials));
+}
+
+export function autoScalingClient(config: AgentConfig, region: string | undefined, credentials?: AwsCredentials): AutoScalingClient {
+  return createAutoScalingClient(clientOptions(region, config.endpoints.autoscaling, credentials));
+}
+
+export function dynamoDbClient(config: AgentConfig, region: string | undefined, credentials?: AwsCredentials): DynamoDBClient {
+  return new DynamoDBClient(awsClientConfig(clientOptions(region, config.endpoints.dynamodb, credentials)));
+}
+
+/** The DynamoDB lease store of a dynamodb config, on `client`. */
+export function dynamoDbLeaseStore(config: AgentConfig, client: DynamoDBClient, clock: Clock): DynamoDbLeaseStore {
+  return new DynamoDbLeaseStore({ client, tableName: config.lease.table!, leaseName: config.lease.name, clock });
 }
 
 export function leaseStoreFor(config: AgentConfig, region: string | undefined, clock: Clock): LeaseStore {
   const l = config.lease;
   if (l.store === 'etcd') return new EtcdLeaseStore({ endpoint: l.endpoint!, prefix: `natkeeper/lease/${l.name}`, clock });
-  const client = new DynamoDBClient(awsClientConfig({ ...(region ? { region } : {}), ...(config.endpoints.dynamodb ? { endpoint: config.endpoints.dynamodb } : {}) }));
-  return new DynamoDbLeaseStore({ client, tableName: l.table!, leaseName: l.name, clock });
+  return dynamoDbLeaseStore(config, dynamoDbClient(config, region), clock);
 }

@@ -12,13 +12,34 @@ export interface AwsRetryOptions {
   maxTimeoutMs?: number;
 }
 
+/**
+ * The names SDK v3 gives throttling errors (after the service's code): EC2
+ * RequestLimitExceeded, Auto Scaling Throttling, DynamoDB ThrottlingException /
+ * ProvisionedThroughputExceededException, and the generic ones.
+ */
+export const THROTTLING_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'SlowDown',
+]);
+
+/** A throttling error: by name, or marked so by the SDK (`$retryable.throttling`). */
+export function isThrottlingError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; $retryable?: { throttling?: unknown } };
+  return (typeof e.name === 'string' && THROTTLING_ERROR_NAMES.has(e.name)) || e.$retryable?.throttling === true;
+}
+
 /** True for errors worth retrying: throttling, server faults, dropped connections. */
 export function isRetryableAwsError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: string; code?: string; $fault?: string; $retryable?: { throttling?: boolean }; $metadata?: { httpStatusCode?: number } };
+  if (isThrottlingError(err)) return true;
+  const e = err as { name?: string; code?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
   const name = e.name ?? '';
-  if (['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled', 'SlowDown'].includes(name)) return true;
-  if (e.$retryable?.throttling) return true;
   const status = e.$metadata?.httpStatusCode;
   if (status === 429 || (status !== undefined && status >= 500)) return true;
   if (e.$fault === 'server') return true;

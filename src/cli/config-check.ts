@@ -3,12 +3,11 @@
 // (printing a summary, or with --json the config with every default filled in), 2 when the
 // file is missing or invalid (each bad field named with what was expected) or on bad usage.
 // --for lambda checks the file as the Lambda's NATKEEPER_CONFIG: the Lambda's own rules
-// (src/lambda/config.ts loadLambdaEnv: controller.vpcId required, dynamodb lease) on top.
-import { readFileSync } from 'node:fs';
+// (src/lambda/config.ts lambdaConfigIssues: controller.vpcId required, dynamodb lease) on top.
 import { Command, CommanderError, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { loadAgentConfig, type AgentConfig } from '../config/agent-config.js';
 import { ConfigError } from '../config/errors.js';
+import { lambdaConfigIssues } from '../lambda/config.js';
 
 export interface ConfigCliDeps {
   out?: (s: string) => void;
@@ -55,18 +54,6 @@ function lambdaSummary(file: string, c: AgentConfig): string {
   ].join('\n');
 }
 
-/** The Lambda's own checks, run on the file as it would run on NATKEEPER_CONFIG; [] when fine. */
-async function lambdaIssues(file: string): Promise<string[]> {
-  const { loadLambdaEnv } = await import('../lambda/config.js');
-  try {
-    loadLambdaEnv({ NATKEEPER_CONFIG: JSON.stringify(parseYaml(readFileSync(file, 'utf8')) ?? {}) });
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues.length ? e.issues : [e.message];
-    throw e;
-  }
-}
-
 /** argv after "config". */
 export async function runConfigCli(argv: readonly string[], deps: ConfigCliDeps = {}): Promise<number> {
   const out = deps.out ?? ((s: string) => process.stdout.write(s + '\n'));
@@ -97,7 +84,7 @@ export async function runConfigCli(argv: readonly string[], deps: ConfigCliDeps 
   try {
     const config = loadAgentConfig(file);
     if (forWho === 'lambda') {
-      const issues = await lambdaIssues(file);
+      const issues = lambdaConfigIssues(config);
       if (issues.length) {
         err(`natkeeper config check: ${file} is a valid agent config but not a valid Lambda config (NATKEEPER_CONFIG):\n  ${issues.join('\n  ')}`);
         return 2;

@@ -9,8 +9,9 @@ import type { AgentConfig } from '../config/agent-config.js';
 import { HISTORY_READ } from '../controller/loop.js';
 import { observeVpc, type ObserveConfig } from '../controller/observe.js';
 import type { DecisionRecord, LeaseStore } from '../domain/ports/lease-store.js';
-import { DEFAULT_PLANNER_POLICY, type ObservedVpc, type PlannerPolicy } from '../domain/planner/index.js';
+import type { ObservedVpc, PlannerPolicy } from '../domain/planner/index.js';
 import { fetchAgentVerdicts, type AgentVerdicts } from '../controller/agent-verdicts.js';
+import { observeConfigFrom, plannerPolicyFrom } from '../controller/from-config.js';
 
 export const DEFAULT_AGENT_URL = 'http://127.0.0.1:9469';
 
@@ -50,8 +51,8 @@ export async function openControllerContext(config: AgentConfig, agentUrl: strin
   return {
     ec2: deps.ec2 ?? ec2Client(config, region),
     leaseStore: deps.leaseStore ?? leaseStoreFor(config, region, { now: () => Date.now() }),
-    observe: { vpcId, ...(c.zones ? { zones: c.zones } : {}), ...(c.fallbackNatGatewayIds ? { fallbackNatGatewayIds: c.fallbackNatGatewayIds } : {}) },
-    policy: { ...DEFAULT_PLANNER_POLICY, failbackAfterMs: c.failbackAfterMs, maxTransitions: c.maxTransitions, transitionWindowMs: c.transitionWindowMs, associationSwap: c.associationSwap },
+    observe: observeConfigFrom(c, vpcId),
+    policy: plannerPolicyFrom(c),
     verdicts: () => fetchAgentVerdicts(agentUrl, doFetch),
   };
 }

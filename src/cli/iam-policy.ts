@@ -5,9 +5,10 @@
 // stderr says so. Exit 0 with the policy on stdout, 2 on a bad flag or config (the
 // message names it; nothing on stdout).
 import { Command, CommanderError } from 'commander';
-import { loadAgentConfig, type AgentConfig } from '../config/agent-config.js';
+import { LEASE_NAME_PATTERN, loadAgentConfig, type AgentConfig } from '../config/agent-config.js';
 import { ConfigError } from '../config/errors.js';
 import { natkeeperPolicy, NATKEEPER_PRINCIPALS, type NatkeeperPrincipal, type PolicyInput } from '../iam/policy.js';
+import { UsageError } from './usage-error.js';
 
 export interface IamPolicyCliDeps {
   out?: (s: string) => void;
@@ -22,13 +23,6 @@ interface Flags {
   partition: string;
 }
 
-/** The CDK construct's clusterName rule (infra/cdk/props.ts): it is also the lease's name. */
-/** A bad flag, or a config this command cannot serve: exit 2. */
-class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-const CLUSTER_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const PARTITION = /^aws(-[a-z]+)*$/;
 
@@ -48,7 +42,7 @@ function program(): Command {
 function checkFlags(f: Flags): { principal: NatkeeperPrincipal; account?: string } {
   if (!(NATKEEPER_PRINCIPALS as readonly string[]).includes(f.principal))
     throw new UsageError(`--principal: expected ${NATKEEPER_PRINCIPALS.join(' or ')}, got ${JSON.stringify(f.principal)}`);
-  if (f.cluster !== undefined && !CLUSTER_NAME.test(f.cluster))
+  if (f.cluster !== undefined && !LEASE_NAME_PATTERN.test(f.cluster))
     throw new UsageError(`--cluster: expected 1-128 of A-Z a-z 0-9 _ . - (the construct's clusterName), got ${JSON.stringify(f.cluster)}`);
   if (f.account !== undefined && !ACCOUNT_ID.test(f.account)) throw new UsageError(`--account: expected a 12-digit AWS account id, got ${JSON.stringify(f.account)}`);
   if (!PARTITION.test(f.partition)) throw new UsageError(`--partition: expected an AWS partition like aws, aws-cn or aws-us-gov, got ${JSON.stringify(f.partition)}`);
@@ -56,7 +50,7 @@ function checkFlags(f: Flags): { principal: NatkeeperPrincipal; account?: string
 }
 
 /** The policy input from the config and flags, and notes on what is left unrestricted. */
-export function policyInputFrom(config: AgentConfig, f: Flags): { input: PolicyInput; notes: string[] } {
+function policyInputFrom(config: AgentConfig, f: Flags): { input: PolicyInput; notes: string[] } {
   const { principal, account } = checkFlags(f);
   if (config.lease.store !== 'dynamodb')
     throw new UsageError(`lease.store: expected dynamodb (the policy grants the DynamoDB lease table the CDK construct deploys), got ${config.lease.store}`);

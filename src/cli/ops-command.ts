@@ -5,6 +5,9 @@ import { Command, CommanderError } from 'commander';
 import { loadAgentConfig } from '../config/agent-config.js';
 import { ConfigError } from '../config/errors.js';
 import { ContextError, DEFAULT_AGENT_URL, openControllerContext, type ContextDeps, type ControllerContext } from './controller-context.js';
+import { UsageError } from './usage-error.js';
+
+export { UsageError };
 
 export interface OpsIo {
   out?: (s: string) => void;
@@ -58,9 +61,4 @@ export async function runOpsCommand<O>(def: OpsCommand<O>, argv: readonly string
     err(`natkeeper ${def.name}: ${(e as Error).message}`);
     return 1;
   }
-}
-
-/** A bad argument found after parsing (e.g. a value out of range): exit 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
 }

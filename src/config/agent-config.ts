@@ -224,6 +224,9 @@ const dataplaneSchema = dataplaneInput.transform((d, ctx): AgentDataplaneConfig 
   }
 });
 
+/** A lease's name; the CDK construct's clusterName is the lease name, so it follows the same rule. */
+export const LEASE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+
 const leaseSchema = z
   .strictObject({
     /** dynamodb | etcd. Default dynamodb. */
@@ -233,7 +236,7 @@ const leaseSchema = z
     /** etcd: client URL, e.g. http://10.0.1.10:2379. Required with store etcd. */
     endpoint: httpUrl().optional(),
     /** The lease's name: one table or etcd can hold several. Default "natkeeper". */
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, { error: 'expected 1-128 of A-Z a-z 0-9 _ . -' }).default(AGENT_DEFAULTS.leaseName),
+    name: z.string().regex(LEASE_NAME_PATTERN, { error: 'expected 1-128 of A-Z a-z 0-9 _ . -' }).default(AGENT_DEFAULTS.leaseName),
     /** How long a lease lasts without renewal. Default 6000 ms. */
     ttlMs: ms(1_000, 86_400_000).default(AGENT_DEFAULTS.leaseTtlMs),
     /** How often the holder renews; must be less than ttlMs / 2. Default 2000 ms. */

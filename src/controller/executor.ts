@@ -29,6 +29,7 @@ import type { JsonValue, LeaseStore } from '../domain/ports/lease-store.js';
 import type { Action, Plan, RouteTarget, ZoneDecision } from '../domain/planner/index.js';
 import type { NodeId } from '../domain/signals.js';
 import type { Logger } from '../telemetry/logger.js';
+import { addAttemptMiddleware } from '../aws/middleware.js';
 
 /** What the executor needs of leadership (src/agent/leadership.ts). */
 export interface Fence {
@@ -94,24 +95,19 @@ function summary(a: Action): JsonValue {
   }
 }
 
-/** A middleware of the SDK's deserialize step, as far as the fence check needs it. */
-type Middleware = (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>;
-type AddMiddleware = (mw: Middleware, opts: { step: 'deserialize'; priority: 'low'; name: string }) => void;
-
 /**
  * The command with `check` run as its last step before each SDK attempt is sent (after
  * the SDK's own retry delays): a check that throws stops the request. This is how a
  * mutating call is fenced at the moment it leaves, not only when it was planned.
  */
 export function checkedBeforeSend<C extends { middlewareStack: { add: unknown } }>(command: C, check: () => void): C {
-  // The stack's add() is overloaded per step with the command's own types; only the deserialize form is used.
-  const add = (command.middlewareStack.add as AddMiddleware).bind(command.middlewareStack);
-  add(
+  addAttemptMiddleware(
+    command.middlewareStack,
     (next) => (args) => {
       check();
       return next(args);
     },
-    { step: 'deserialize', priority: 'low', name: 'natkeeperFence' },
+    { priority: 'low', name: 'natkeeperFence' },
   );
   return command;
 }

@@ -16,9 +16,11 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { EC2_STATES, type Ec2State } from '../domain/signals.js';
+import { TAGS } from '../domain/tags.js';
 import type { ObservedNode, ObservedRouteTable, ObservedVpc, ObservedZone, RouteTarget } from '../domain/planner/index.js';
 
-export const TAGS = { role: 'natkeeper:role', zone: 'natkeeper:zone', floating: 'natkeeper:floating' } as const;
+// Re-exported: src/lambda and the CDK tests import the tag names from here.
+export { TAGS } from '../domain/tags.js';
 
 export interface ObserveConfig {
   vpcId: string;

@@ -21,6 +21,8 @@
 // launch template, the floating ENIs, the managed route tables, the Auto Scaling groups),
 // except the fallback NAT gateways: the operator's own, named one by one.
 
+import { CLUSTER_TAG_KEY } from '../domain/tags.js';
+
 export type NatkeeperPrincipal = 'agent' | 'lambda';
 
 export interface PolicyInput {
@@ -53,8 +55,8 @@ export interface PolicyDocumentJson {
   Statement: PolicyStatementJson[];
 }
 
-/** The tag every resource the CDK construct creates carries (docs/deploy.md). */
-export const CLUSTER_TAG_KEY = 'natkeeper:cluster';
+// Re-exported: callers of the policy read the cluster tag's key from here.
+export { CLUSTER_TAG_KEY };
 
 export const NATKEEPER_PRINCIPALS: readonly NatkeeperPrincipal[] = ['agent', 'lambda'];
 

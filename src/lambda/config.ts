@@ -16,14 +16,20 @@ export interface LambdaEnv {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** What the Lambda needs beyond a valid agent config; [] when it has it. */
+export function lambdaConfigIssues(config: AgentConfig): string[] {
+  const issues: string[] = [];
+  if (!config.controller.vpcId) issues.push(VPC_ID_REQUIRED);
+  if (config.lease.store !== 'dynamodb') issues.push(`lease.store: expected dynamodb (the Lambda cannot reach etcd), got ${config.lease.store}`);
+  return issues;
+}
+
 /** The validated environment; throws ConfigError naming each bad field. */
 export function loadLambdaEnv(env: Env): LambdaEnv {
   const text = env['NATKEEPER_CONFIG'];
   if (text === undefined || text.trim() === '') throw new ConfigError('NATKEEPER_CONFIG: required (the natkeeper config as JSON)', ['NATKEEPER_CONFIG: required']);
   const config = parseAgentConfig(text, 'NATKEEPER_CONFIG');
-  const issues: string[] = [];
-  if (!config.controller.vpcId) issues.push(VPC_ID_REQUIRED);
-  if (config.lease.store !== 'dynamodb') issues.push(`lease.store: expected dynamodb (the Lambda cannot reach etcd), got ${config.lease.store}`);
+  const issues = lambdaConfigIssues(config);
   if (issues.length) throw new ConfigError(`NATKEEPER_CONFIG is not valid:\n  ${issues.join('\n  ')}`, issues);
   const holder = env['NATKEEPER_HOLDER']?.trim() || `lambda:${env['AWS_LAMBDA_FUNCTION_NAME'] ?? 'natkeeper'}`;
   const namespace = env['NATKEEPER_METRICS_NAMESPACE']?.trim() || DEFAULT_METRICS_NAMESPACE;

@@ -35,6 +35,7 @@ import type { LambdaMetrics, ZoneMetrics } from './metrics.js';
 import type { ThrottleCounter } from './throttles.js';
 import { deriveVerdicts, describeAsgStates, noticeOf } from './verdicts.js';
 import { VPC_ID_REQUIRED } from './config.js';
+import { observeConfigFrom, plannerPolicyFrom } from '../controller/from-config.js';
 
 export interface CycleDeps extends LambdaDeps {
   throttles: ThrottleCounter;
@@ -54,7 +55,7 @@ export interface CycleResult {
 /** The ObserveConfig of the Lambda's config; a ConfigError when controller.vpcId is missing. */
 export function observeConfigOf(c: LambdaDeps['config']['controller']): ObserveConfig {
   if (!c.vpcId) throw new ConfigError(VPC_ID_REQUIRED, [VPC_ID_REQUIRED]);
-  return { vpcId: c.vpcId, ...(c.zones ? { zones: c.zones } : {}), ...(c.fallbackNatGatewayIds ? { fallbackNatGatewayIds: c.fallbackNatGatewayIds } : {}) };
+  return observeConfigFrom(c, c.vpcId);
 }
 
 /** Per zone moved by the executor: failovers, failbacks, estimated outage. */
@@ -106,7 +107,7 @@ export async function runLambdaCycle(d: CycleDeps, event: HandledEvent): Promise
       const asg = await describeAsgStates(autoscaling, observed.nodes.map((n) => n.id), log);
       const now = d.clock.now();
       const verdicts = deriveVerdicts(observed.nodes, asg, noticeOf(event), now);
-      const plan = planFromObservation(observed, verdicts, await d.leaseStore.history(HISTORY_READ), { failbackAfterMs: c.failbackAfterMs, maxTransitions: c.maxTransitions, transitionWindowMs: c.transitionWindowMs, associationSwap: c.associationSwap }, now);
+      const plan = planFromObservation(observed, verdicts, await d.leaseStore.history(HISTORY_READ), plannerPolicyFrom(c), now);
       outcome.decisions = plan.decisions.map((x) => ({ zone: x.zone, outcome: x.outcome, reason: x.reason, ...(x.strategy ? { strategy: x.strategy } : {}), ...(x.via ? { via: x.via } : {}) }));
       for (const x of plan.decisions) if (x.outcome === 'held' || x.outcome === 'no-egress') log.warn('zone_' + x.outcome.replace('-', '_'), { zone: x.zone, reason: x.reason });
       if (plan.actions.length) {

@@ -13,11 +13,9 @@
 // `config_invalid` naming the fields and throws, so it shows in the function's Errors
 // metric (and LeaseHeld goes missing, which its alarm treats as breaching) instead of
 // passing as quietly ignored events.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { awsClientConfig, createAutoScalingClient, createEc2Client } from '../aws/clients.js';
+import { autoScalingClient, dynamoDbClient, dynamoDbLeaseStore, ec2Client, type AwsCredentials } from '../agent/node-aws.js';
 import { ConfigError } from '../config/errors.js';
 import { systemClock } from '../lease/clock.js';
-import { DynamoDbLeaseStore } from '../lease/dynamodb.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { createLambdaCore, type LambdaCore, type LambdaDeps, type LambdaOutcome } from './core.js';
 import { loadLambdaEnv, type Env, type LambdaEnv } from './config.js';
@@ -33,7 +31,7 @@ export interface LambdaClientOptions {
   /** Where EMF lines go (stdout in Lambda). */
   emit: (line: string) => void;
   /** Default: the SDK's chain (the function's role). The lab runner signs with its own key. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: AwsCredentials;
 }
 
 /**
@@ -42,23 +40,17 @@ export interface LambdaClientOptions {
  */
 export function lambdaDeps(e: LambdaEnv, o: LambdaClientOptions): { deps: LambdaDeps; destroy: () => void } {
   const c = e.config;
-  const client = (endpoint: string | undefined) => ({
-    ...(c.region ? { region: c.region } : {}),
-    ...(endpoint ? { endpoint } : {}),
-    ...(o.credentials ? { credentials: o.credentials } : {}),
-  });
-  const ec2 = createEc2Client(client(c.endpoints.ec2));
-  const autoscaling = createAutoScalingClient(client(c.endpoints.autoscaling));
-  const dynamodb = new DynamoDBClient(awsClientConfig(client(c.endpoints.dynamodb)));
+  const ec2 = ec2Client(c, c.region, o.credentials);
+  const autoscaling = autoScalingClient(c, c.region, o.credentials);
+  const dynamodb = dynamoDbClient(c, c.region, o.credentials);
   // The lease store's throttling is counted on its client; the core counts EC2's and Auto Scaling's.
   const leaseThrottles = createThrottleCounter();
   leaseThrottles.instrument(dynamodb);
-  const leaseStore = new DynamoDbLeaseStore({ client: dynamodb, tableName: c.lease.table ?? 'natkeeper', leaseName: c.lease.name, clock: systemClock });
   const deps: LambdaDeps = {
     config: c,
     ec2,
     autoscaling,
-    leaseStore,
+    leaseStore: dynamoDbLeaseStore(c, dynamodb, systemClock),
     holder: e.holder,
     clock: systemClock,
     logger: o.logger,

@@ -2,19 +2,10 @@
 // attempts itself (and natkeeper's withAwsRetry on top), so a throttled call usually
 // succeeds in the end and its errors never reach the caller: the count is taken per
 // attempt, by a middleware on each command between the SDK's retry step and its
-// deserializer (where the error is parsed and named). SDK v3 names the error after the
-// service's code: EC2 RequestLimitExceeded, Auto Scaling Throttling, DynamoDB
-// ThrottlingException / ProvisionedThroughputExceededException; `$retryable.throttling`
-// marks the rest.
-
-/** The error names the services use for throttling. */
-export const THROTTLING_ERROR_NAMES: ReadonlySet<string> = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'ProvisionedThroughputExceededException', 'TooManyRequestsException', 'RequestThrottled']);
-
-export function isThrottlingError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: unknown; $retryable?: { throttling?: unknown } };
-  return (typeof e.name === 'string' && THROTTLING_ERROR_NAMES.has(e.name)) || e.$retryable?.throttling === true;
-}
+// deserializer (where the error is parsed and named); what counts as throttling is
+// src/aws/retry.ts's isThrottlingError, the same test the retries use.
+import { addAttemptMiddleware, type AttemptMiddleware } from '../aws/middleware.js';
+import { isThrottlingError } from '../aws/retry.js';
 
 export interface ThrottleCounter {
   count(): number;
@@ -26,8 +17,6 @@ export interface ThrottleCounter {
   instrument(client: { middlewareStack: unknown }): void;
 }
 
-type Middleware = (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>;
-type AddMiddleware = (mw: Middleware, opts: { step: 'deserialize'; priority: 'high'; name: string }) => void;
 const MIDDLEWARE_NAME = 'natkeeperThrottleCount';
 
 export function createThrottleCounter(): ThrottleCounter {
@@ -40,7 +29,7 @@ export function createThrottleCounter(): ThrottleCounter {
     seen.add(e as object);
     n++;
   };
-  const countingMiddleware: Middleware = (next) => async (args) => {
+  const countingMiddleware: AttemptMiddleware = (next) => async (args) => {
     try {
       return await next(args);
     } catch (e) {
@@ -48,7 +37,7 @@ export function createThrottleCounter(): ThrottleCounter {
       throw e;
     }
   };
-  const addTo = (stack: { add: unknown }) => (stack.add as AddMiddleware).call(stack, countingMiddleware, { step: 'deserialize', priority: 'high', name: MIDDLEWARE_NAME });
+  const addTo = (stack: { add: unknown }) => addAttemptMiddleware(stack, countingMiddleware, { priority: 'high', name: MIDDLEWARE_NAME });
   const hasStack = (x: unknown): x is { middlewareStack: { add: unknown } } => typeof x === 'object' && x !== null && typeof (x as { middlewareStack?: { add?: unknown } }).middlewareStack?.add === 'function';
   return {
     count: () => n,

@@ -5,19 +5,18 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EC2_STATES_WATCHED, NatKeeper, natkeeperBundles, NATKEEPER_TAGS } from '../../infra/cdk/index.js';
+import { createLeaseTable } from '../../infra/cdk/lease-table.js';
 import { DETAIL_TYPES, instanceStateChangeEvent, lifecycleActionEvent, rebalanceRecommendationEvent, spotInterruptionEvent } from '../../lab/emulator/events/shapes.js';
 import { parseAgentConfig, type AgentConfig } from '../../src/config/agent-config.js';
 import { TAGS } from '../../src/controller/observe.js';
 import { natkeeperPolicy } from '../../src/iam/policy.js';
 import { loadLambdaEnv } from '../../src/lambda/config.js';
-import { removeTestOutdirs, SYNTH_TIMEOUT_MS, TEST_ENV, TEST_ZONES, testStack, vpcWithoutNat } from './stacks.js';
+import { importedVpc, nagFindings, removeTestOutdirs, SYNTH_TIMEOUT_MS, TEST_ENV, TEST_ZONES, testStack, vpcWithoutNat } from './stacks.js';
 import { logicalIds, placeholderResolver, renderJoin, resourceLike, type Cfn } from './template-values.js';
 
 afterAll(removeTestOutdirs);
@@ -29,12 +28,6 @@ const STAND_INS = {
   Vpc: 'vpc-0123456789abcdef0',
 };
 const resolve = placeholderResolver(STAND_INS);
-
-/** cdk-nag v3 is a validation plugin; validateScope runs it on the tree directly. */
-function nagFindings(stack: Stack): string[] {
-  const report = new AwsSolutionsChecks().validateScope(stack);
-  return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`));
-}
 
 /**
  * The agent config a launch template's user data writes, references replaced by stand-ins,
@@ -360,20 +353,8 @@ describe('NatKeeper on an imported VPC, every prop set', () => {
 
   beforeAll(() => {
     stack = testStack('Imported');
-    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
-      vpcId: 'vpc-0a1b2c3d4e5f60718',
-      vpcCidrBlock: '10.20.0.0/16',
-      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-      publicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'],
-      privateSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2'],
-      privateSubnetRouteTableIds: ['rtb-0ccccccccccccccc1', 'rtb-0ccccccccccccccc2'],
-    });
-    const table = new dynamodb.Table(stack, 'SharedLeases', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    });
+    const vpc = importedVpc(stack, 'Vpc');
+    const table = createLeaseTable(stack, 'SharedLeases');
     const topic = sns.Topic.fromTopicArn(stack, 'Ops', 'arn:aws:sns:eu-west-1:123456789012:ops');
     nat = new NatKeeper(stack, 'Nat', {
       vpc,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { AwsSolutionsChecks } from 'cdk-nag';
 
 /** Synthesis with cdk-nag takes seconds on a busy 2-core box: beforeAll hooks get this. */
 export const SYNTH_TIMEOUT_MS = 60_000;
@@ -43,4 +44,26 @@ export function vpcWithoutNat(stack: Stack, id = 'Vpc'): ec2.Vpc {
   });
   vpc.addFlowLog('FlowLog');
   return vpc;
+}
+
+/**
+ * A VPC imported by attributes, zones eu-west-1a and eu-west-1b: a public subnet and a
+ * private subnet (with its route table) in each, unless the case leaves a kind out.
+ */
+export function importedVpc(stack: Stack, id: string, subnets: { public?: boolean; private?: boolean } = { public: true, private: true }): ec2.IVpc {
+  return ec2.Vpc.fromVpcAttributes(stack, id, {
+    vpcId: 'vpc-0a1b2c3d4e5f60718',
+    vpcCidrBlock: '10.20.0.0/16',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    ...(subnets.public ? { publicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'] } : {}),
+    ...(subnets.private
+      ? { privateSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2'], privateSubnetRouteTableIds: ['rtb-0ccccccccccccccc1', 'rtb-0ccccccccccccccc2'] }
+      : {}),
+  });
+}
+
+/** cdk-nag's AwsSolutions findings on the stack, one line each (cdk-nag v3 is a validation plugin: validateScope runs it on the tree). */
+export function nagFindings(stack: Stack): string[] {
+  const report = new AwsSolutionsChecks().validateScope(stack);
+  return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`));
 }

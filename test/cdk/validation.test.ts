@@ -6,28 +6,15 @@ import { Duration, Lazy, type Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NatKeeper, NatKeeperProvider, natkeeperBundles, type NatKeeperProps } from '../../infra/cdk/index.js';
-import { packageRoot } from '../../infra/cdk/bundles.js';
-import { removeTestOutdirs, testStack, vpcWithoutNat } from './stacks.js';
+import { packageRoot } from '../../src/package-root.js';
+import { importedVpc, removeTestOutdirs, testStack, vpcWithoutNat } from './stacks.js';
 
 afterAll(removeTestOutdirs);
-
-/** An imported VPC with zones a and b; which subnets exist is up to the case. */
-function imported(stack: Stack, subnets: { public?: boolean; private?: boolean } = { public: true, private: true }): ec2.IVpc {
-  return ec2.Vpc.fromVpcAttributes(stack, 'Imported', {
-    vpcId: 'vpc-0a1b2c3d4e5f60718',
-    vpcCidrBlock: '10.20.0.0/16',
-    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-    ...(subnets.public ? { publicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'] } : {}),
-    ...(subnets.private
-      ? { privateSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2'], privateSubnetRouteTableIds: ['rtb-0ccccccccccccccc1', 'rtb-0ccccccccccccccc2'] }
-      : {}),
-  });
-}
 
 function natKeeper(props: Omit<NatKeeperProps, 'vpc'> & { vpc?: (stack: Stack) => ec2.IVpc }): () => void {
   return () => {
     const stack = testStack();
-    const { vpc = (s: Stack) => imported(s), ...rest } = props;
+    const { vpc = (s: Stack) => importedVpc(s, 'Imported'), ...rest } = props;
     new NatKeeper(stack, 'Nat', { ...rest, vpc: vpc(stack) });
   };
 }
@@ -72,17 +59,17 @@ describe('NatKeeper props validation', () => {
     ['a zone twice', natKeeper({ zones: ['eu-west-1a', 'eu-west-1a'] }), 'NatKeeper: zones lists "eu-west-1a" twice'],
     [
       'a zone without a public subnet',
-      natKeeper({ vpc: (s) => imported(s, { private: true }), zones: ['eu-west-1a'] }),
+      natKeeper({ vpc: (s) => importedVpc(s, 'Imported', { private: true }), zones: ['eu-west-1a'] }),
       'NatKeeper: zones has "eu-west-1a", where the vpc has no public subnet for the NAT nodes',
     ],
     [
       'a zone without a private subnet or route tables',
-      natKeeper({ vpc: (s) => imported(s, { public: true }), zones: ['eu-west-1a'] }),
+      natKeeper({ vpc: (s) => importedVpc(s, 'Imported', { public: true }), zones: ['eu-west-1a'] }),
       'NatKeeper: zones has "eu-west-1a", where the vpc has no private-with-egress subnet: add one, or pass routeTables for it',
     ],
     [
       'a VPC with no zone to serve',
-      natKeeper({ vpc: (s) => imported(s, { public: true }) }),
+      natKeeper({ vpc: (s) => importedVpc(s, 'Imported', { public: true }) }),
       'NatKeeper: vpc has no availability zone with both a public and a private-with-egress subnet: pass zones and routeTables',
     ],
     [
@@ -133,7 +120,7 @@ describe('NatKeeper props validation', () => {
 
   it('accepts a VPC of the app without NAT gateways and explicit route tables of an imported one', () => {
     const importing = testStack();
-    const one = new NatKeeper(importing, 'Nat', { vpc: imported(importing), routeTables: { 'eu-west-1a': ['rtb-0ddddddddddddddd9'] } });
+    const one = new NatKeeper(importing, 'Nat', { vpc: importedVpc(importing, 'Imported'), routeTables: { 'eu-west-1a': ['rtb-0ddddddddddddddd9'] } });
     expect(one.zones).toEqual(['eu-west-1a', 'eu-west-1b']);
     const stack = testStack();
     expect(new NatKeeper(stack, 'Nat', { vpc: vpcWithoutNat(stack), zones: ['eu-west-1b'] }).zones).toEqual(['eu-west-1b']);

@@ -65,13 +65,14 @@ describe('the lab Lambda runner: webhook → invocation, retries, schedule', () 
   }, 60_000);
 
   it('bad options and a bad config name the field, and subscribe nothing', async () => {
-    await expect(startLambdaRunner({ lab, config: {}, scheduleEveryMs: 5 })).rejects.toThrow(LambdaRunnerOptionError);
-    await expect(startLambdaRunner({ lab, config: {}, scheduleEveryMs: 5 })).rejects.toThrow(/^scheduleEveryMs: expected a whole number of ms, at least 100, got 5/);
+    const badSchedule = startLambdaRunner({ lab, config: {}, scheduleEveryMs: 5 });
+    await expect(badSchedule).rejects.toThrow(LambdaRunnerOptionError);
+    await expect(badSchedule).rejects.toThrow(/^scheduleEveryMs: expected a whole number of ms, at least 100, got 5/);
     await expect(startLambdaRunner({ lab, config: {}, maxAttempts: 0 })).rejects.toThrow(/^maxAttempts:/);
     await expect(startLambdaRunner({ lab, config: {}, detailTypes: ['EC2 Nonsense' as never] })).rejects.toThrow(/^detailTypes\[0\]: unknown detail-type "EC2 Nonsense"/);
-    const bad = startLambdaRunner({ lab, config: { lease: { ttlMs: 'long' as never } } });
-    await expect(bad).rejects.toThrow(ConfigError);
-    await expect(startLambdaRunner({ lab, config: { lease: { ttlMs: 'long' as never } } })).rejects.toThrow(/lease\.ttlMs/);
+    const badConfig = startLambdaRunner({ lab, config: { lease: { ttlMs: 'long' as never } } });
+    await expect(badConfig).rejects.toThrow(ConfigError);
+    await expect(badConfig).rejects.toThrow(/lease\.ttlMs/);
     expect(lab.events.subscriptions()).toEqual([]);
   });
 

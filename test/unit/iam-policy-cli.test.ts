@@ -22,7 +22,6 @@ describe('natkeeper iam-policy', () => {
     const r = await run(['--config', lambdaConfig, '--account', '123456789012']);
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
-    expect(r.out).toBe(r.out.trim());
     const doc = JSON.parse(r.out) as PolicyDocumentJson;
     expect(r.out).toBe(JSON.stringify(doc, null, 2));
     expect(sids(doc)).toContain('DisableSourceDestCheckOnClusterEnis');

@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { emfLine } from '../../src/lambda/emf.js';
 import { metricsLines, type LambdaMetrics } from '../../src/lambda/metrics.js';
-import { createThrottleCounter, isThrottlingError } from '../../src/lambda/throttles.js';
+import { isThrottlingError } from '../../src/aws/retry.js';
+import { createThrottleCounter } from '../../src/lambda/throttles.js';
 
 const TS = 1_800_000_000_123;
 

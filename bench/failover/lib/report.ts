@@ -1,6 +1,7 @@
 // The failover bench's summary: per cell (scenario × policy) the outage percentiles,
 // API calls per failover and false failovers; the table printed to stdout, natkeeper's
 // targets judged (✓/✗, never asserted), and an SVG strip chart of every run's outage.
+import { logAxis } from '../../lib/log-axis.js';
 import type { RunResult } from './outage-run.js';
 import type { PolicyName, ScenarioName } from './policies/policy.js';
 
@@ -120,18 +121,15 @@ export function outageSvg(r: FailoverBenchResult, capMs: number): string {
   const L = 60;
   const B = 70;
   const T = 40;
-  const lo = 10;
   const hi = Math.max(capMs * 1.5, 1_000);
-  const y = (v: number) => T + (H - T - B) * (1 - (Math.log10(Math.max(lo, v)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)));
+  const { y, grid } = logAxis({ top: T, height: H - T - B, lo: 10, hi });
   const x = (i: number) => L + 35 + i * 70;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${L}" y="18" font-size="13">Outage per run (ms, log scale; x = not recovered within the cap)</text>`,
   ];
-  for (const t of [10, 100, 1_000, 10_000, 100_000].filter((v) => v <= hi)) {
-    out.push(`<line x1="${L}" x2="${W - 10}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`);
-  }
+  out.push(...grid(L, W - 10));
   cols.forEach((c, i) => {
     const color = COLORS[c.policy];
     c.runs.forEach((run, k) => {

@@ -8,11 +8,10 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { startLambdaBackstop, type LambdaBackstop } from '../../../lab/lambda-lab.js';
 import { NFT } from '../../../lab/netns/names.js';
-import { startBenchLab, type BenchLab } from '../../failover/lib/bench-lab.js';
+import { LEASE_TABLE, startBenchLab, type BenchLab } from '../../failover/lib/bench-lab.js';
 import { waitFor } from '../../failover/lib/wait.js';
 
-const TABLE = 'natkeeper-lambda-bench';
-export const HOOK_NAME = 'natkeeper-terminate';
+const HOOK_NAME = 'natkeeper-terminate';
 /** The bench's own calls sign with this key (the Lambda's with AKIDLABLAMBDA). */
 const CREDENTIALS = { accessKeyId: 'AKIDLAMBDABENCH', secretAccessKey: 'lab' };
 
@@ -39,7 +38,8 @@ export async function startLambdaBenchLab(opts: LambdaBenchLabOptions): Promise<
   let backstop: LambdaBackstop;
   try {
     backstop = await startLambdaBackstop(bl.lab, {
-      table: TABLE,
+      // The table startBenchLab created (no agent uses it here: the Lambda is the only holder).
+      table: LEASE_TABLE,
       zones: bl.lab.manifest.zones.map((z) => z.name),
       credentials: CREDENTIALS,
       terminateHooks: [{ groupName: bl.zone.autoScalingGroupName, hookName: HOOK_NAME, heartbeatTimeoutSeconds: opts.hookTimeoutSeconds, defaultResult: 'CONTINUE' }],

@@ -7,7 +7,8 @@
 //   calls           mutating API calls signed with the Lambda's key (EC2 and Auto Scaling)
 //   invocations     the runner's records started in the window, each with the instance its event was about
 import { startLiveOutageStreams, type LiveOutageStreams } from '../../../lab/outage.js';
-import { lambdaRequests } from '../../../lab/lambda-lab.js';
+import { isLambdaRequest } from '../../../lab/lambda-lab.js';
+import { apiCalls } from '../../failover/lib/api-calls.js';
 import { watchFailovers } from '../../failover/lib/failover-watch.js';
 import { waitFor, sleep } from '../../failover/lib/wait.js';
 import type { LambdaBenchLab } from './lambda-bench-lab.js';
@@ -45,7 +46,6 @@ export interface LambdaRunResult {
   /** For scale-in and stop: whether a Lambda invocation completed the carrier's lifecycle action. */
   lifecycleCompleted?: boolean;
   windowMs: number;
-  error?: string;
 }
 
 export interface LambdaRunOptions {
@@ -126,9 +126,7 @@ export async function runLambdaScenario(lbl: LambdaBenchLab, scenario: ScenarioN
     perAppMs = Object.fromEntries([...summaries].map(([app, s]) => [app, s.longestGapMs]));
   }
   const moves = watch.moves();
-  const calls = lambdaRequests(bl.lab, t0, t1).filter((e) => e.mutating);
-  const callsByAction: Record<string, number> = {};
-  for (const c of calls) callsByAction[c.action ?? '?'] = (callsByAction[c.action ?? '?'] ?? 0) + 1;
+  const calls = apiCalls(bl.lab, t0, t1, (e) => isLambdaRequest(e) && e.mutating === true);
   const invocations = summarizeInvocations(lbl, t0, t1);
   const lifecycle = invocations.filter((i) => i.detailType === 'EC2 Instance-terminate Lifecycle Action' && i.instance === victim);
   const result: LambdaRunResult = {
@@ -140,8 +138,8 @@ export async function runLambdaScenario(lbl: LambdaBenchLab, scenario: ScenarioN
     perAppMs,
     ...(moves[0] ? { triggerToMovedMs: moves[0].at - t0, movedTo: moves[0].to } : {}),
     failovers: moves.length,
-    lambdaMutatingCalls: calls.length,
-    callsByAction,
+    lambdaMutatingCalls: calls.total,
+    callsByAction: calls.byAction,
     invocations,
     ...(scenario !== 'spot' ? { lifecycleCompleted: lifecycle.some((i) => i.result.includes('lifecycle completed')) } : {}),
     windowMs: t1 - t0,

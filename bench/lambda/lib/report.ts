@@ -2,6 +2,7 @@
 // Lambda's mutating calls per failover and its invocations; the table printed to stdout
 // with what the lab leaves out of AWS's timing, and an SVG of every run.
 import { percentile } from '../../lib/http-load.js';
+import { logAxis } from '../../lib/log-axis.js';
 import type { LambdaRunResult } from './lambda-run.js';
 import type { ScenarioName } from './scenarios.js';
 
@@ -108,9 +109,8 @@ export function runsSvg(r: LambdaBenchResult, capMs: number): string {
   const L = 60;
   const B = 60;
   const T = 50;
-  const lo = 10;
   const hi = Math.max(capMs * 1.5, 1_000);
-  const y = (v: number) => T + (H - T - B) * (1 - (Math.log10(Math.min(hi, Math.max(lo, v))) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)));
+  const { y, grid } = logAxis({ top: T, height: H - T - B, lo: 10, hi, capAtHi: true });
   const x = (i: number) => L + 55 + i * 110;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
@@ -119,8 +119,7 @@ export function runsSvg(r: LambdaBenchResult, capMs: number): string {
     `<circle cx="${L + 6}" cy="34" r="3" fill="#d62728"/><text x="${L + 14}" y="38">outage (app host)</text>`,
     `<rect x="${L + 133}" y="31" width="6" height="6" transform="rotate(45 ${L + 136} 34)" fill="#1f77b4"/><text x="${L + 146}" y="38">trigger→ENI moved</text>`,
   ];
-  for (const t of [10, 100, 1_000, 10_000, 100_000].filter((v) => v <= hi))
-    out.push(`<line x1="${L}" x2="${W - 10}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${L - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`);
+  out.push(...grid(L, W - 10));
   cols.forEach((c, i) => {
     c.runs.forEach((run, k) => {
       const dx = (k * 5) % 20;
